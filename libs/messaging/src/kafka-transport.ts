@@ -1,0 +1,158 @@
+import { Kafka, logLevel, type Admin, type Consumer, type Producer, CompressionTypes } from 'kafkajs';
+import type { BatchHandler, ReceivedMessage, Transport, TransportSubscription, WireMessage } from './transport';
+
+export interface KafkaTransportOptions {
+  brokers: string[];
+  clientId: string;
+  partitions?: number;
+  replicationFactor?: number;
+  /** kafkajs log level; the platform's logger handles our own logs. */
+  logLevel?: 'nothing' | 'error' | 'warn' | 'info';
+}
+
+function toHeaders(raw: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw ?? {})) {
+    if (v === undefined) continue;
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    out[k] = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+  }
+  return out;
+}
+
+/** Kafka through kafkajs: idempotent producer with acks=all; offsets committed only by the handler. */
+export class KafkaTransport implements Transport {
+  readonly id = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private producer?: Producer;
+  private admin?: Admin;
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(private readonly options: KafkaTransportOptions) {
+    const level = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO }[options.logLevel ?? 'nothing'];
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: level,
+      retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+      connectionTimeout: 3000,
+    });
+  }
+
+  async connect(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await this.producer.connect();
+  }
+
+  async ensureTopics(topics: string[]): Promise<void> {
+    const admin = this.requireAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 6, replicationFactor: this.options.replicationFactor ?? 1 })),
+    });
+  }
+
+  async send(messages: WireMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const producer = this.producer;
+    if (!producer) throw new Error('Kafka transport is not connected');
+    const byTopic = new Map<string, WireMessage[]>();
+    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+    await producer.sendBatch({
+      acks: -1,
+      compression: CompressionTypes.None,
+      topicMessages: [...byTopic.entries()].map(([topic, ms]) => ({
+        topic,
+        messages: ms.map((m) => ({ key: m.key, value: Buffer.from(m.value), headers: m.headers })),
+      })),
+    });
+  }
+
+  async subscribe(group: string, topics: string[], handler: BatchHandler): Promise<TransportSubscription> {
+    const consumer = this.kafka.consumer({
+      groupId: group,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30000,
+      heartbeatInterval: 3000,
+      maxWaitTimeInMs: 100,
+      retry: { retries: 10, initialRetryTime: 300 },
+    });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    let running = true;
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const messages: ReceivedMessage[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ? m.key.toString('utf8') : '',
+          value: m.value ? new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength) : new Uint8Array(),
+          headers: toHeaders(m.headers as Record<string, Buffer | string | undefined>),
+        }));
+        await handler(messages, {
+          commit: async (message) => {
+            resolveOffset(message.offset);
+            await consumer.commitOffsets([{ topic: message.topic, partition: message.partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+          },
+          isRunning: () => running && isRunning() && !isStale(),
+          heartbeat,
+        });
+      },
+    });
+    return {
+      stop: async () => {
+        running = false;
+        await consumer.disconnect();
+        this.consumers.delete(consumer);
+      },
+    };
+  }
+
+  async lag(group: string, topics: string[]): Promise<Record<string, number>> {
+    const admin = this.requireAdmin();
+    const out: Record<string, number> = {};
+    const committed = await admin.fetchOffsets({ groupId: group, topics });
+    for (const t of committed) {
+      const ends = await admin.fetchTopicOffsets(t.topic);
+      let lag = 0;
+      for (const p of t.partitions) {
+        const end = Number(ends.find((e) => e.partition === p.partition)?.high ?? 0);
+        const at = Number(p.offset) < 0 ? Number(ends.find((e) => e.partition === p.partition)?.low ?? 0) : Number(p.offset);
+        lag += Math.max(0, end - at);
+      }
+      out[t.topic] = lag;
+    }
+    return out;
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.requireAdmin().describeCluster();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const c of [...this.consumers]) await c.disconnect().catch(() => undefined);
+    this.consumers.clear();
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  private requireAdmin(): Admin {
+    if (!this.admin) throw new Error('Kafka transport is not connected');
+    return this.admin;
+  }
+}

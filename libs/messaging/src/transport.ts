@@ -1,0 +1,41 @@
+/** A message as it travels: key, bytes and string headers (CloudEvents binary mode). */
+export interface WireMessage {
+  topic: string;
+  key: string;
+  value: Uint8Array;
+  headers: Record<string, string>;
+}
+
+export interface ReceivedMessage extends WireMessage {
+  partition: number;
+  offset: string;
+}
+
+/** What a consumer does with one partition's batch. It must call `commit(offset)` as it goes. */
+export type BatchHandler = (
+  batch: ReceivedMessage[],
+  ctx: { commit(message: ReceivedMessage): Promise<void>; isRunning(): boolean; heartbeat(): Promise<void> },
+) => Promise<void>;
+
+export interface TransportSubscription {
+  stop(): Promise<void>;
+}
+
+/**
+ * The seam between the bus semantics (idempotency, retries, DLQ, outbox) and a broker.
+ * Implementations: KafkaTransport (kafkajs) and LocalLogTransport (embedded, a log in the database).
+ * Per-key order: messages with the same key go to the same partition and a partition's batches
+ * are handled one at a time, in offset order.
+ */
+export interface Transport {
+  readonly id: 'kafka' | 'local';
+  connect(): Promise<void>;
+  ensureTopics(topics: string[]): Promise<void>;
+  /** Resolves once the broker has the messages durably (acks=all). */
+  send(messages: WireMessage[]): Promise<void>;
+  subscribe(group: string, topics: string[], handler: BatchHandler): Promise<TransportSubscription>;
+  /** Messages behind the group's committed offsets, per topic (for lag metrics). */
+  lag(group: string, topics: string[]): Promise<Record<string, number>>;
+  healthy(): Promise<boolean>;
+  close(): Promise<void>;
+}

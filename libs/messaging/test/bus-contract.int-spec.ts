@@ -1,0 +1,215 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { Topics, decodeEvent } from '@hishamos/contracts';
+import type { Database } from '@hishamos/persistence';
+import { Outbox, OutboxRelay, TransportEventBus, type EventBus } from '@hishamos/messaging';
+import { requireKafka, requirePostgresDatabase, waitFor } from '@hishamos/testing';
+import { openBus, openServiceDb, REPO, type FixtureConfig, type Kind } from './fixtures/bus-fixture';
+
+jest.setTimeout(120000);
+
+function spawnChild(cfg: object): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'fixtures', 'consumer-child.ts'), JSON.stringify(cfg)], {
+    cwd: REPO,
+    env: { ...process.env, SWC_NODE_PROJECT: join(REPO, 'tsconfig.json'), NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => String(d).includes('ready') && resolve(child));
+    child.once('exit', (code) => reject(new Error(`child exited ${code}: ${err}`)));
+  });
+}
+
+/** Reads a DLQ topic with a plain consumer (Kafka) or the local log table. */
+async function readDlq(kind: Kind, cfg: FixtureConfig, busDbUrl: () => Database | undefined, topic: string): Promise<{ value: Buffer; headers: Record<string, string> }[]> {
+  if (kind === 'local') {
+    const rows = await busDbUrl()!.query<{ value: Buffer; headers: Record<string, string> }>(`SELECT value, headers FROM bus.bus_messages WHERE topic = $1 ORDER BY offset_id`, [`${cfg.prefix}.${topic}`]);
+    return rows;
+  }
+  const kafka = new Kafka({ brokers: cfg.brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
+  const got: { value: Buffer; headers: Record<string, string> }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic: `${cfg.prefix}.${topic}`, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+      got.push({ value: message.value!, headers });
+    },
+  });
+  await waitFor(() => got.length > 0, { what: 'dlq message', timeoutMs: 30000 });
+  await consumer.disconnect();
+  return got;
+}
+
+describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (kind) => {
+  let pg: { url: string; drop: () => Promise<void> };
+  let brokers: string[] = [];
+  let cfg: FixtureConfig;
+  let db: Database;
+  const buses: EventBus[] = [];
+  const newBus = async (source: string) => {
+    const b = await openBus(cfg, source);
+    buses.push(b);
+    await b.start([Topics.TaskRequested]);
+    return b;
+  };
+  let adminDb: Database | undefined;
+
+  beforeAll(async () => {
+    pg = await requirePostgresDatabase(`bus_${kind}`);
+    if (kind === 'kafka') brokers = await requireKafka();
+    cfg = { kind, adminUrl: pg.url, brokers, prefix: `t${randomUUID().slice(0, 8)}` };
+    db = await openServiceDb(pg.url, 'consumer');
+    const { Database } = await import('@hishamos/persistence');
+    adminDb = await Database.open({ kind: 'postgres', schema: 'public', url: pg.url, poolSize: 2 });
+  });
+  afterAll(async () => {
+    for (const b of buses) await b.stop().catch(() => undefined);
+    await db?.close();
+    await adminDb?.close();
+    await pg?.drop();
+  });
+  beforeEach(async () => {
+    cfg = { ...cfg, prefix: `t${randomUUID().slice(0, 8)}` };
+    await db.query('TRUNCATE effects, processed_events');
+  });
+
+  it('keeps per-key order', async () => {
+    const bus = await newBus('order');
+    const seen = new Map<string, number[]>();
+    await bus.subscribe(`order-${randomUUID()}`, Topics.TaskRequested, db, async (ev) => {
+      seen.set(ev.key, [...(seen.get(ev.key) ?? []), Number(ev.payload.taskId)]);
+    });
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    for (let n = 0; n < 40; n++) for (const k of keys) await bus.publish(Topics.TaskRequested, { taskId: String(n), requestedBy: k }, { key: k });
+    await waitFor(() => keys.every((k) => (seen.get(k)?.length ?? 0) >= 40), { what: 'all events', timeoutMs: 60000 });
+    for (const k of keys) expect(seen.get(k)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+  });
+
+  it('redelivers uncommitted messages after the consumer process is killed with SIGKILL, with one effect each', async () => {
+    const group = `kill-${randomUUID()}`;
+    const deliveries = join(mkdtempSync(join(tmpdir(), 'kill-')), 'deliveries.log');
+    const producer = await newBus('producer');
+    const total = 150;
+    for (let n = 0; n < total; n++) await producer.publish(Topics.TaskRequested, { taskId: String(n) }, { key: `k${n % 3}` });
+    const childCfg = { ...cfg, group, deliveries, delayMs: 15 };
+    let child = await spawnChild(childCfg);
+    for (const threshold of [30, 80]) {
+      await waitFor(async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n) >= threshold, { what: `${threshold} effects`, timeoutMs: 60000 });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      child = await spawnChild(childCfg);
+    }
+    await waitFor(async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n) >= total, { what: 'all effects', timeoutMs: 90000 });
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGKILL');
+    const effects = await db.query<{ event_id: string; k: string; n: number }>('SELECT event_id, k, n FROM effects ORDER BY seq');
+    expect(effects).toHaveLength(total);
+    expect(new Set(effects.map((e) => e.event_id)).size).toBe(total);
+    for (const k of ['k0', 'k1', 'k2']) {
+      const ns = effects.filter((e) => e.k === k).map((e) => e.n);
+      expect(ns).toEqual([...ns].sort((a, b) => a - b));
+    }
+    const delivered = readFileSync(deliveries, 'utf8').trim().split('\n');
+    // Messages being handled when the process died were delivered again.
+    expect(delivered.length).toBeGreaterThan(total);
+  });
+
+  it('moves a message that keeps failing to <topic>.dlq with the original payload and the error, and goes on', async () => {
+    const bus = await newBus('dlq');
+    const ok: string[] = [];
+    let attempts = 0;
+    await bus.subscribe(
+      `dlq-${randomUUID()}`,
+      Topics.TaskRequested,
+      db,
+      async (ev) => {
+        if (ev.payload.taskId === 'poison') {
+          attempts++;
+          throw new Error('cannot handle poison');
+        }
+        ok.push(ev.payload.taskId);
+      },
+      { maxAttempts: 3, backoffMs: 10 },
+    );
+    await bus.publish(Topics.TaskRequested, { taskId: 'poison', agent: 'coding' }, { key: 'p', id: 'poison-id' });
+    await bus.publish(Topics.TaskRequested, { taskId: 'after' }, { key: 'p' });
+    await waitFor(() => ok.includes('after'), { what: 'the message after the poison one', timeoutMs: 30000 });
+    expect(attempts).toBe(3);
+    const dlq = await readDlq(kind, cfg, () => adminDb, 'hishamos.tasks.requested.v1.dlq');
+    const poison = dlq.find((m) => m.headers.ce_id === 'poison-id')!;
+    expect(poison.headers['x-error']).toBe('cannot handle poison');
+    expect(poison.headers['x-attempts']).toBe('3');
+    expect(poison.headers['x-original-topic']).toBe('hishamos.tasks.requested.v1');
+    const original = decodeEvent(Topics.TaskRequested, 'p', new Uint8Array(poison.value), poison.headers);
+    expect(original.payload).toMatchObject({ taskId: 'poison', agent: 'coding' });
+  });
+
+  it('sends an undecodable message to the DLQ at once, without blocking the partition', async () => {
+    const bus = (await newBus('bad')) as TransportEventBus;
+    const ok: string[] = [];
+    await bus.subscribe(`bad-${randomUUID()}`, Topics.TaskRequested, db, async (ev) => {
+      ok.push(ev.payload.taskId);
+    });
+    await bus.transport.send([{ topic: Topics.TaskRequested, key: 'x', value: Buffer.from('{"agent": 5'), headers: { ce_id: 'bad-1', ce_source: 'ext', ce_type: 'hishamos.events.v1.TaskRequested', ce_specversion: '1.0', 'content-type': 'application/json' } }]);
+    await bus.publish(Topics.TaskRequested, { taskId: 'good' }, { key: 'x' });
+    await waitFor(() => ok.includes('good'), { what: 'the good message', timeoutMs: 30000 });
+    const dlq = await readDlq(kind, cfg, () => adminDb, 'hishamos.tasks.requested.v1.dlq');
+    const bad = dlq.find((m) => m.headers.ce_id === 'bad-1')!;
+    expect(bad.headers['x-error']).toMatch(/not a valid hishamos.events.v1.TaskRequested/);
+    expect(bad.headers['x-attempts']).toBe('1');
+    expect(bad.value.toString()).toBe('{"agent": 5');
+  });
+
+  it('turns duplicate deliveries into one effect', async () => {
+    const bus = await newBus('dup');
+    const group = `dup-${randomUUID()}`;
+    await bus.subscribe(group, Topics.TaskRequested, db, async (ev, { tx }) => {
+      await tx.query('INSERT INTO effects (event_id, k, n) VALUES ($1, $2, $3)', [ev.attributes.id, ev.key, 1]);
+    });
+    for (let i = 0; i < 3; i++) await bus.publish(Topics.TaskRequested, { taskId: 'same' }, { key: 'd', id: 'dup-event' });
+    await bus.publish(Topics.TaskRequested, { taskId: 'marker' }, { key: 'd', id: 'dup-marker' });
+    await waitFor(async () => (await db.query(`SELECT 1 FROM effects WHERE event_id = 'dup-marker'`)).length === 1, { what: 'marker', timeoutMs: 30000 });
+    expect(await db.query(`SELECT event_id FROM effects WHERE event_id = 'dup-event'`)).toHaveLength(1);
+  });
+
+  it('loses nothing when the relay crashes between the commit and the publish', async () => {
+    const bus = (await newBus('outbox')) as TransportEventBus;
+    const outbox = new Outbox('outbox-test');
+    const got: string[] = [];
+    await bus.subscribe(`outbox-${randomUUID()}`, Topics.TaskRequested, db, async (ev) => {
+      got.push(ev.payload.taskId);
+    });
+    // State change and event commit together.
+    await db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO effects (event_id, k, n) VALUES ('state-1', 'o', 1)`);
+      await outbox.add(tx, Topics.TaskRequested, { taskId: 'from-outbox' }, { key: 'o' });
+    });
+    // A relay whose broker fails mid-publish: the row must stay.
+    const failing = new OutboxRelay(db, { ...bus.transport, id: bus.transport.id, send: async () => { throw new Error('broker gone'); } } as never, undefined);
+    await expect(failing.relayOnce()).rejects.toThrow('broker gone');
+    expect(await db.query('SELECT 1 FROM outbox')).toHaveLength(1);
+    // A relay that published but crashed before its commit: republished later, consumed once.
+    const crashing = new OutboxRelay(db, { ...bus.transport, id: bus.transport.id, send: async (m: never[]) => { await bus.transport.send(m); throw new Error('crash after publish'); } } as never, undefined);
+    await expect(crashing.relayOnce()).rejects.toThrow('crash after publish');
+    expect(await db.query('SELECT 1 FROM outbox')).toHaveLength(1);
+    const relay = new OutboxRelay(db, bus.transport, undefined);
+    expect(await relay.relayOnce()).toBe(1);
+    expect(await db.query('SELECT 1 FROM outbox')).toHaveLength(0);
+    await waitFor(() => got.length >= 1, { what: 'outbox event', timeoutMs: 30000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(got).toEqual(['from-outbox']);
+  });
+});
+
+it('the child fixture exists', () => {
+  expect(existsSync(join(__dirname, 'fixtures', 'consumer-child.ts'))).toBe(true);
+});
