@@ -1,0 +1,34 @@
+import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { SERVICE_CONTEXT, type ServiceContext } from './service-context';
+
+/** /health/live, /health/ready (database and bus) and /metrics for every service. */
+@Controller()
+export class HealthController {
+  constructor(@Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext) {}
+
+  @Get('health/live')
+  @HttpCode(200)
+  live(): { status: string; service: string } {
+    return { status: 'ok', service: this.ctx.name };
+  }
+
+  @Get('health/ready')
+  async ready(@Res() reply: FastifyReply): Promise<void> {
+    const [database, bus] = await Promise.all([
+      this.ctx.db.ping().then(
+        () => ({ ok: true, kind: this.ctx.db.kind }),
+        (e: Error) => ({ ok: false, kind: this.ctx.db.kind, error: e.message }),
+      ),
+      this.ctx.bus.healthy().then((ok) => ({ ok, transport: this.ctx.bus.transportId })),
+    ]);
+    const ok = database.ok && bus.ok;
+    await reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', service: this.ctx.name, checks: { database, bus } });
+  }
+
+  @Get('metrics')
+  async metrics(@Res() reply: FastifyReply): Promise<void> {
+    this.ctx.metrics.dbPoolUsage.set(this.ctx.db.poolUsage());
+    await reply.header('content-type', this.ctx.metrics.contentType).send(await this.ctx.metrics.render());
+  }
+}
