@@ -13,10 +13,15 @@ interface Out {
 /** `hishamos up`: every service in one process (embedded default) until Ctrl-C. */
 export async function up(env: Record<string, string | undefined>, out: Out): Promise<Platform> {
   const config = loadConfig(PlatformConfig, { HISHAMOS_MODE: 'embedded', ...env });
-  const platform = new Platform({ config, ports: config.PORT !== undefined ? { 'agent-gateway': config.PORT } : undefined });
+  const platform = new Platform({
+    config,
+    ports: config.PORT !== undefined ? { 'agent-gateway': config.PORT } : undefined,
+  });
   out.log(`HishamOS starting (${config.HISHAMOS_MODE}; data in ${config.HISHAMOS_DATA_DIR})`);
   await platform.start(ALL_SERVICES);
-  const rows = await Promise.all(platform.services.map(async (s) => ({ name: s.definition.name, url: s.url, ready: await readiness(s.url) })));
+  const rows = await Promise.all(
+    platform.services.map(async (s) => ({ name: s.definition.name, url: s.url, ready: await readiness(s.url) })),
+  );
   for (const r of rows) out.log(`  ${r.name.padEnd(15)} ${r.url.padEnd(24)} ready: ${r.ready}`);
   const gateway = platform.services.find((s) => s.definition.name === 'agent-gateway');
   out.log(`\nPublic API: ${gateway?.url}  (health: ${gateway?.url}/health/ready, metrics: ${gateway?.url}/metrics)`);
@@ -37,7 +42,8 @@ async function readiness(url: string): Promise<string> {
 export async function status(env: Record<string, string | undefined>, out: Out): Promise<boolean> {
   let allOk = true;
   for (const name of SERVICE_NAMES) {
-    const base = env[`HISHAMOS_${name.toUpperCase().replace('-', '_')}_URL`] ?? `http://127.0.0.1:${SERVICES[name].port}`;
+    const base =
+      env[`HISHAMOS_${name.toUpperCase().replace('-', '_')}_URL`] ?? `http://127.0.0.1:${SERVICES[name].port}`;
     const r = await readiness(base);
     if (r !== 'ok') allOk = false;
     out.log(`${name.padEnd(15)} ${base.padEnd(24)} ${r}`);
@@ -53,7 +59,11 @@ export async function migrateCommand(args: string[], env: Record<string, string 
   const adminUrl = env.DATABASE_ADMIN_URL;
   if (!adminUrl) throw new CliError('DATABASE_ADMIN_URL is required (postgres://admin:password@host:5432/hishamos)');
   const i = args.indexOf('--service');
-  const names: ServiceName[] = args.includes('--all') ? SERVICE_NAMES : i >= 0 && args[i + 1] ? [args[i + 1] as ServiceName] : [];
+  const names: ServiceName[] = args.includes('--all')
+    ? SERVICE_NAMES
+    : i >= 0 && args[i + 1]
+      ? [args[i + 1] as ServiceName]
+      : [];
   if (names.length === 0) throw new CliError('usage: hishamos migrate --all | --service <name>');
   for (const name of names) {
     if (!SERVICES[name]) throw new CliError(`unknown service ${name}; one of ${SERVICE_NAMES.join(', ')}`);

@@ -7,4 +7,11 @@ import { definition as feedbackMl } from '@hishamos/feedback-ml';
 import { definition as secrets } from '@hishamos/secrets';
 
 /** All six services; `secrets` first so the others can read their credentials at start. */
-export const ALL_SERVICES: ServiceDefinition[] = [secrets, usageMetering, agentGateway, orchestrator, alerting, feedbackMl];
+export const ALL_SERVICES: ServiceDefinition[] = [
+  secrets,
+  usageMetering,
+  agentGateway,
+  orchestrator,
+  alerting,
+  feedbackMl,
+];

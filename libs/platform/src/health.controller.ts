@@ -23,7 +23,9 @@ export class HealthController {
       this.ctx.bus.healthy().then((ok) => ({ ok, transport: this.ctx.bus.transportId })),
     ]);
     const ok = database.ok && bus.ok;
-    await reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', service: this.ctx.name, checks: { database, bus } });
+    await reply
+      .status(ok ? 200 : 503)
+      .send({ status: ok ? 'ok' : 'unavailable', service: this.ctx.name, checks: { database, bus } });
   }
 
   @Get('metrics')

@@ -2,10 +2,34 @@ import pino, { type Logger } from 'pino';
 
 /** Key paths whose values never reach a log line. */
 export const REDACT_PATHS = [
-  'password', '*.password', 'apiKey', '*.apiKey', 'api_key', '*.api_key', 'token', '*.token', 'secret', '*.secret',
-  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', 'req.headers["x-api-key"]',
-  'headers["x-service-token"]', 'value', '*.value', 'SERVICE_TOKEN', 'JWT_SECRET_KEY', 'ENCRYPTION_KEY', 'VAULT_TOKEN',
-  'SMTP_PASSWORD', '*.SMTP_PASSWORD', 'OPENAI_API_KEY', 'CLAUDE_API_KEY', 'GEMINI_API_KEY', 'OPENROUTER_API_KEY',
+  'password',
+  '*.password',
+  'apiKey',
+  '*.apiKey',
+  'api_key',
+  '*.api_key',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'headers["x-service-token"]',
+  'value',
+  '*.value',
+  'SERVICE_TOKEN',
+  'JWT_SECRET_KEY',
+  'ENCRYPTION_KEY',
+  'VAULT_TOKEN',
+  'SMTP_PASSWORD',
+  '*.SMTP_PASSWORD',
+  'OPENAI_API_KEY',
+  'CLAUDE_API_KEY',
+  'GEMINI_API_KEY',
+  'OPENROUTER_API_KEY',
 ];
 
 const knownSecrets = new Set<string>();

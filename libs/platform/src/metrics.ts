@@ -15,9 +15,23 @@ export class ServiceMetrics {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry, prefix: '' });
     this.up = new Gauge({ name: 'hishamos_service_up', help: '1 while the service runs', registers: [this.registry] });
-    this.dbPoolUsage = new Gauge({ name: 'hishamos_db_pool_usage_ratio', help: 'Database connections in use over the maximum', registers: [this.registry] });
-    this.consumerLag = new Gauge({ name: 'hishamos_bus_consumer_lag_messages', help: 'Messages behind the consumer group', labelNames: ['group', 'topic'], registers: [this.registry] });
-    this.dlq = new Counter({ name: 'hishamos_bus_dlq_messages_total', help: 'Messages moved to a dead-letter topic', labelNames: ['topic'], registers: [this.registry] });
+    this.dbPoolUsage = new Gauge({
+      name: 'hishamos_db_pool_usage_ratio',
+      help: 'Database connections in use over the maximum',
+      registers: [this.registry],
+    });
+    this.consumerLag = new Gauge({
+      name: 'hishamos_bus_consumer_lag_messages',
+      help: 'Messages behind the consumer group',
+      labelNames: ['group', 'topic'],
+      registers: [this.registry],
+    });
+    this.dlq = new Counter({
+      name: 'hishamos_bus_dlq_messages_total',
+      help: 'Messages moved to a dead-letter topic',
+      labelNames: ['topic'],
+      registers: [this.registry],
+    });
     this.processed = new Histogram({
       name: 'hishamos_bus_handle_seconds',
       help: 'Time to handle one consumed event',
@@ -25,7 +39,12 @@ export class ServiceMetrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers: [this.registry],
     });
-    this.published = new Counter({ name: 'hishamos_bus_published_total', help: 'Events published directly', labelNames: ['topic'], registers: [this.registry] });
+    this.published = new Counter({
+      name: 'hishamos_bus_published_total',
+      help: 'Events published directly',
+      labelNames: ['topic'],
+      registers: [this.registry],
+    });
   }
 
   /** Wires the bus's hooks to this registry. */

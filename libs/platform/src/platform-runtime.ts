@@ -71,14 +71,20 @@ export class Platform {
   async start(definitions: ServiceDefinition[]): Promise<RunningService[]> {
     const { config } = this.options;
     registerSecretValue(config.SERVICE_TOKEN);
-    await startTracing(definitions.length === 1 ? definitions[0].name : 'hishamos', { otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+    await startTracing(definitions.length === 1 ? definitions[0].name : 'hishamos', {
+      otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    });
     const topics = [...new Set(definitions.flatMap((d) => [...d.consumes, ...d.publishes]))] as Topic[];
     const busMetrics = new ServiceMetrics(definitions.length === 1 ? definitions[0].name : 'hishamos');
     if (config.HISHAMOS_MODE === 'embedded') {
       const dir = resolve(config.HISHAMOS_DATA_DIR, 'bus');
       mkdirSync(dir, { recursive: true });
       this.busDb = await Database.open({ kind: 'pglite', schema: 'bus', dataDir: dir });
-      this.bus = createEventBus({ transport: 'local', db: this.busDb, topicPrefix: config.KAFKA_TOPIC_PREFIX }, 'hishamos', busMetrics.busObserver());
+      this.bus = createEventBus(
+        { transport: 'local', db: this.busDb, topicPrefix: config.KAFKA_TOPIC_PREFIX },
+        'hishamos',
+        busMetrics.busObserver(),
+      );
     } else {
       this.bus = createEventBus(
         {
@@ -109,9 +115,17 @@ export class Platform {
       mkdirSync(dir, { recursive: true });
       db = await Database.open({ kind: 'pglite', schema, dataDir: dir, vector: def.vector });
     } else {
-      db = await Database.open({ kind: 'postgres', schema, url: config.DATABASE_URL, poolSize: config.DATABASE_POOL_SIZE });
+      db = await Database.open({
+        kind: 'postgres',
+        schema,
+        url: config.DATABASE_URL,
+        poolSize: config.DATABASE_POOL_SIZE,
+      });
     }
-    const applied = await migrate(db, migrationFiles(this.options.migrationsRoot ?? join(REPO_ROOT, 'migrations'), def.name));
+    const applied = await migrate(
+      db,
+      migrationFiles(this.options.migrationsRoot ?? join(REPO_ROOT, 'migrations'), def.name),
+    );
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const metrics = new ServiceMetrics(def.name);
     metrics.primeDlq([...def.consumes]);
@@ -132,11 +146,16 @@ export class Platform {
     class ContextModule {}
     @Module({ imports: [ContextModule, def.module], controllers: [HealthController] })
     class AppModule {}
-    const app = await NestFactory.create<NestFastifyApplication>(AppModule as unknown as DynamicModule, new FastifyAdapter({ bodyLimit: 1024 * 1024 }), {
-      logger: new PinoNestLogger(logger),
-      abortOnError: false,
-    });
-    const port = this.options.ports?.[def.name] ?? (alone && config.PORT !== undefined ? config.PORT : SERVICES[def.name].port);
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule as unknown as DynamicModule,
+      new FastifyAdapter({ bodyLimit: 1024 * 1024 }),
+      {
+        logger: new PinoNestLogger(logger),
+        abortOnError: false,
+      },
+    );
+    const port =
+      this.options.ports?.[def.name] ?? (alone && config.PORT !== undefined ? config.PORT : SERVICES[def.name].port);
     await app.listen(port, config.HOST);
     const address = app.getHttpServer().address() as { port: number } | null;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${address?.port ?? port}`;
@@ -205,7 +224,11 @@ export function runService(definition: ServiceDefinition): void {
 export async function journalConsumedEvents(ctx: ServiceContext, topics: readonly Topic[]): Promise<void> {
   for (const topic of topics) {
     await ctx.subscribe(topic, async (event, { tx }) => {
-      await tx.query(`INSERT INTO event_journal (event_id, topic, key) VALUES ($1, $2, $3)`, [event.attributes.id, event.topic, event.key]);
+      await tx.query(`INSERT INTO event_journal (event_id, topic, key) VALUES ($1, $2, $3)`, [
+        event.attributes.id,
+        event.topic,
+        event.key,
+      ]);
     });
   }
 }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync, ValidateIf } from 'class-validator';
+import { getMetadataStorage, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync, ValidateIf } from 'class-validator';
 
 /**
  * The environment every service reads, validated at boot (the seed's .env.example plus the
@@ -16,7 +16,11 @@ export class PlatformConfig {
   @IsIn(['embedded', 'distributed'])
   HISHAMOS_MODE: 'embedded' | 'distributed' = 'embedded';
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(65535)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT?: number;
 
   /** Interface the HTTP servers bind to; containers set 0.0.0.0. */
@@ -30,19 +34,29 @@ export class PlatformConfig {
   @IsString({ message: 'DATABASE_URL is required in distributed mode (postgres://user:password@host:5432/db)' })
   DATABASE_URL?: string;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(500)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
   DATABASE_POOL_SIZE = 20;
 
   @IsString()
   KAFKA_BROKERS = '127.0.0.1:19092';
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(1000)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   KAFKA_TOPIC_PARTITIONS = 6;
 
-  @Type(() => Number) @IsInt() @Min(1) @Max(10)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10)
   KAFKA_REPLICATION_FACTOR = 1;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   KAFKA_TOPIC_PREFIX?: string;
 
   @ValidateIf((c: PlatformConfig) => c.HISHAMOS_MODE === 'distributed')
@@ -50,19 +64,26 @@ export class PlatformConfig {
   @MinLength(32, { message: 'SERVICE_TOKEN must be at least 32 characters' })
   SERVICE_TOKEN?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   SECRETS_URL?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   METERING_URL?: string;
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   MAX_CONCURRENT_WORKFLOWS = 100;
 
-  @Type(() => Number) @IsInt() @Min(1)
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
   MAX_CONCURRENT_TASKS_PER_AGENT = 5;
 }
 
@@ -74,17 +95,24 @@ export class ConfigError extends Error {
 }
 
 /** Builds and validates a config class from an environment; throws ConfigError naming each bad variable. */
+/** The variable names a config class declares (every validated property). */
+export function declaredVariables(cls: new () => object): string[] {
+  const metas = getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false);
+  return [...new Set(metas.map((m) => m.propertyName))];
+}
+
+/** Builds and validates a config class from an environment; throws ConfigError naming each bad variable. */
 export function loadConfig<T extends object>(cls: new () => T, env: Record<string, string | undefined> = process.env): T {
-  const known = Object.keys(new cls());
+  // Only the declared variables are read: the rest of the environment never enters the config.
   const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') raw[k] = v;
-  const instance = plainToInstance(cls, raw, { exposeDefaultValues: true, enableImplicitConversion: false });
-  const errors = validateSync(instance, { whitelist: false, forbidUnknownValues: false });
+  for (const k of declaredVariables(cls)) {
+    const v = env[k];
+    if (v !== undefined && v !== '') raw[k] = v;
+  }
+  const instance = plainToInstance(cls, raw, { exposeDefaultValues: true });
+  const errors = validateSync(instance, { forbidUnknownValues: false });
   if (errors.length > 0) {
     throw new ConfigError(errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`));
   }
-  // Keep only declared keys (and those the class validated), never the whole environment.
-  const out = {} as Record<string, unknown>;
-  for (const k of new Set([...known, ...Object.keys(instance)])) if (k in instance) out[k] = (instance as Record<string, unknown>)[k];
-  return Object.assign(new cls(), out) as T;
+  return instance;
 }

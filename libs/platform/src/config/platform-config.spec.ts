@@ -10,7 +10,9 @@ describe('loadConfig', () => {
   });
 
   it('names every bad variable', () => {
-    expect(() => loadConfig(PlatformConfig, { PORT: 'x', LOG_LEVEL: 'loud', HISHAMOS_MODE: 'distributed' })).toThrow(ConfigError);
+    expect(() => loadConfig(PlatformConfig, { PORT: 'x', LOG_LEVEL: 'loud', HISHAMOS_MODE: 'distributed' })).toThrow(
+      ConfigError,
+    );
     try {
       loadConfig(PlatformConfig, { PORT: 'x', LOG_LEVEL: 'loud', HISHAMOS_MODE: 'distributed' });
     } catch (e) {
@@ -23,7 +25,10 @@ describe('loadConfig', () => {
   });
 
   it('does not copy unrelated environment variables', () => {
-    const c = loadConfig(PlatformConfig, { OPENAI_API_KEY: 'sk-should-not-be-here' }) as unknown as Record<string, unknown>;
+    const c = loadConfig(PlatformConfig, { OPENAI_API_KEY: 'sk-should-not-be-here' }) as unknown as Record<
+      string,
+      unknown
+    >;
     expect(c.OPENAI_API_KEY).toBeUndefined();
   });
 });

@@ -1,0 +1,88 @@
+# HishamOS — the two commands: `make run` (embedded platform) and `make test` (everything CI checks).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(CURDIR)
+# Node 24 LTS from the npm registry when the machine's node is older (scripts/infra/node.sh).
+NODE_BIN := $(shell $(ROOT)/scripts/infra/node.sh)
+export PATH := $(NODE_BIN):$(ROOT)/node_modules/.bin:$(ROOT)/.hishamos/tools/bin:$(PATH)
+export NX_DAEMON := false
+export NX_NO_CLOUD := true
+export NX_TUI := false
+export SWC_NODE_PROJECT := $(ROOT)/tsconfig.json
+
+.PHONY: help run test deps system-deps infra-up infra-down infra-status lint typecheck proto-check test-unit test-prometheus test-deploy bench build clean
+
+help:
+	@echo "make run    start HishamOS embedded (all six services, PGlite, local bus) on http://127.0.0.1:$${PORT:-8080}"
+	@echo "make test   install what is missing, start Kafka + Postgres, run lint, typecheck, proto checks and every test"
+	@echo "make bench  run the benchmarks (bench/README.md)"
+	@echo "make infra-up | infra-down | infra-status   local Kafka 3.9 (Maven jars) and Postgres 15 (Debian) on 127.0.0.1"
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+deps: node_modules/.installed
+
+# Debian packages the tests use: Java + Maven (Kafka's jars), Postgres 15, Prometheus + Alertmanager.
+system-deps:
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$$missing postgresql-15"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  command -v pg_ctlcluster >/dev/null && pg_ctlcluster 15 main stop 2>/dev/null || true; \
+	fi
+
+run: deps
+	libs/cli/bin/hishamos up
+
+infra-up: system-deps
+	scripts/infra/postgres.sh start
+	scripts/infra/kafka.sh start
+
+infra-down:
+	-scripts/infra/kafka.sh stop
+	-scripts/infra/postgres.sh stop
+
+infra-status:
+	-scripts/infra/postgres.sh status
+	-scripts/infra/kafka.sh status
+
+lint: deps
+	eslint . --max-warnings=0
+	prettier --check .
+
+typecheck: deps
+	tsc -p tsconfig.json --noEmit
+
+# The generated TypeScript matches proto/, buf lint passes, and nothing breaks main's contracts.
+proto-check: deps
+	buf lint
+	rm -rf .hishamos/proto-check && mkdir -p .hishamos/proto-check
+	buf generate --template '{"version":"v2","plugins":[{"local":"protoc-gen-es","out":".hishamos/proto-check","opt":["target=ts","import_extension=none"]}]}'
+	prettier --log-level warn --write .hishamos/proto-check >/dev/null
+	diff -r .hishamos/proto-check libs/contracts/src/gen || (echo "libs/contracts/src/gen is stale: run 'npm run proto:gen'" && exit 1)
+	if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto 2>/dev/null; then buf breaking --against '.git#branch=main'; fi
+
+test-unit: deps infra-up
+	HISHAMOS_REQUIRE_INFRA=1 nx run-many -t test --parallel=1 --outputStyle=stream
+
+test-prometheus: system-deps
+	scripts/check-prometheus.sh
+
+test: deps system-deps lint typecheck proto-check infra-up test-unit test-prometheus
+	@echo "make test: all checks passed"
+
+build: deps
+	rm -rf dist && swc libs services -d dist --config-file .swcrc --ignore '**/*.spec.ts,**/*.int-spec.ts,**/test/**' --copy-files
+
+bench: deps infra-up
+	bench/run-all.sh
+
+clean:
+	rm -rf dist .nx node_modules/.installed
