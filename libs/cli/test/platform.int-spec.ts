@@ -25,18 +25,34 @@ describe('embedded platform (all six services in one process, PGlite, local bus)
         const live = await fetch(`${s.url}/health/live`);
         expect(live.status).toBe(200);
         const ready = await fetch(`${s.url}/health/ready`);
-        const body = (await ready.json()) as { status: string; checks: { database: { kind: string }; bus: { transport: string } } };
+        const body = (await ready.json()) as {
+          status: string;
+          checks: { database: { kind: string }; bus: { transport: string } };
+        };
         expect(ready.status).toBe(200);
-        expect(body).toMatchObject({ status: 'ok', checks: { database: { ok: true, kind: 'pglite' }, bus: { ok: true, transport: 'local' } } });
+        expect(body).toMatchObject({
+          status: 'ok',
+          checks: { database: { ok: true, kind: 'pglite' }, bus: { ok: true, transport: 'local' } },
+        });
         const metrics = await (await fetch(`${s.url}/metrics`)).text();
         expect(metrics).toContain(`hishamos_service_up{service="${s.definition.name}"} 1`);
         expect(metrics).toContain('process_cpu_user_seconds_total');
       }
       // An event published through the gateway's outbox reaches the orchestrator exactly once.
       const gw = platform.services.find((s) => s.definition.name === 'agent-gateway')!.context;
-      await gw.db.transaction((tx) => gw.outbox.add(tx, Topics.TaskRequested, { requestedBy: 'u1', agent: 'coding', command: 'write_code' }, { key: 'u1', id: 'task-1' }));
+      await gw.db.transaction((tx) =>
+        gw.outbox.add(
+          tx,
+          Topics.TaskRequested,
+          { requestedBy: 'u1', agent: 'coding', command: 'write_code' },
+          { key: 'u1', id: 'task-1' },
+        ),
+      );
       const orch = platform.services.find((s) => s.definition.name === 'orchestrator')!.context;
-      await waitFor(async () => (await orch.db.query(`SELECT 1 FROM event_journal WHERE event_id = 'task-1'`)).length === 1, { what: 'journaled task' });
+      await waitFor(
+        async () => (await orch.db.query(`SELECT 1 FROM event_journal WHERE event_id = 'task-1'`)).length === 1,
+        { what: 'journaled task' },
+      );
     } finally {
       await platform.stop();
     }
@@ -77,9 +93,16 @@ describe('distributed service (its own process config, Postgres role, Kafka)', (
     try {
       const [svc] = platform.services;
       const ready = await fetch(`${svc.url}/health/ready`);
-      expect(await ready.json()).toMatchObject({ status: 'ok', checks: { database: { ok: true, kind: 'postgres' }, bus: { ok: true, transport: 'kafka' } } });
+      expect(await ready.json()).toMatchObject({
+        status: 'ok',
+        checks: { database: { ok: true, kind: 'postgres' }, bus: { ok: true, transport: 'kafka' } },
+      });
       await platform.eventBus.publish(Topics.TaskRequested, { requestedBy: 'u9' }, { key: 'u9', id: 'dist-task' });
-      await waitFor(async () => (await svc.context.db.query(`SELECT 1 FROM event_journal WHERE event_id = 'dist-task'`)).length === 1, { what: 'journaled task', timeoutMs: 30000 });
+      await waitFor(
+        async () =>
+          (await svc.context.db.query(`SELECT 1 FROM event_journal WHERE event_id = 'dist-task'`)).length === 1,
+        { what: 'journaled task', timeoutMs: 30000 },
+      );
     } finally {
       await platform.stop();
     }

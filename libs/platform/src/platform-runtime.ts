@@ -130,7 +130,9 @@ export class Platform {
     const metrics = new ServiceMetrics(def.name);
     metrics.primeDlq([...def.consumes]);
     const outbox = new Outbox(`hishamos/${def.name}`);
-    const group = `hishamos.${def.name}`;
+    // One consumer group per service and topic: kafkajs assigns a group's partitions across all its
+    // members whatever each subscribed to, so members of one group must share one subscription.
+    const groupOf = (topic: string) => `hishamos.${def.name}.${topic}`;
     const ctx: ServiceContext = {
       name: def.name,
       config,
@@ -139,7 +141,7 @@ export class Platform {
       outbox,
       logger,
       metrics,
-      subscribe: (topic, handler, opts) => bus.subscribe(group, topic, db, handler, opts),
+      subscribe: (topic, handler, opts) => bus.subscribe(groupOf(topic), topic, db, handler, opts),
     };
     @Global()
     @Module({ providers: [{ provide: SERVICE_CONTEXT, useValue: ctx }], exports: [SERVICE_CONTEXT] })
@@ -164,10 +166,13 @@ export class Platform {
     metrics.up.set(1);
     const lagTimer = setInterval(() => {
       if (def.consumes.length === 0) return;
-      bus
-        .lag(group, [...def.consumes])
-        .then((lag) => Object.entries(lag).forEach(([topic, n]) => metrics.consumerLag.set({ group, topic }, n)))
-        .catch(() => undefined);
+      for (const topic of def.consumes) {
+        const group = groupOf(topic);
+        bus
+          .lag(group, [topic])
+          .then((lag) => metrics.consumerLag.set({ group, topic }, lag[topic] ?? 0))
+          .catch(() => undefined);
+      }
     }, 15000);
     lagTimer.unref();
     app.getHttpServer().once('close', () => clearInterval(lagTimer));

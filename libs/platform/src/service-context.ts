@@ -17,7 +17,7 @@ export interface ServiceContext {
   readonly outbox: Outbox;
   readonly logger: Logger;
   readonly metrics: ServiceMetrics;
-  /** Consumes a topic in this service's consumer group (hishamos.<service>), idempotently. */
+  /** Consumes a topic in this service's consumer group for it (hishamos.<service>.<topic>), idempotently. */
   subscribe<T extends Topic>(topic: T, handler: EventHandler<T>, opts?: SubscribeOptions): Promise<void>;
 }
 

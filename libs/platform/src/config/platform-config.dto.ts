@@ -1,6 +1,17 @@
 import 'reflect-metadata';
 import { plainToInstance, Type } from 'class-transformer';
-import { getMetadataStorage, IsIn, IsInt, IsOptional, IsString, Max, Min, MinLength, validateSync, ValidateIf } from 'class-validator';
+import {
+  getMetadataStorage,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidateIf,
+} from 'class-validator';
 
 /**
  * The environment every service reads, validated at boot (the seed's .env.example plus the
@@ -102,7 +113,10 @@ export function declaredVariables(cls: new () => object): string[] {
 }
 
 /** Builds and validates a config class from an environment; throws ConfigError naming each bad variable. */
-export function loadConfig<T extends object>(cls: new () => T, env: Record<string, string | undefined> = process.env): T {
+export function loadConfig<T extends object>(
+  cls: new () => T,
+  env: Record<string, string | undefined> = process.env,
+): T {
   // Only the declared variables are read: the rest of the environment never enters the config.
   const raw: Record<string, string> = {};
   for (const k of declaredVariables(cls)) {
