@@ -29,7 +29,7 @@ running() { [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; }
 
 start() {
   install
-  if running && wait_port 127.0.0.1 "$KAFKA_PORT" 1; then log "kafka already running on 127.0.0.1:$KAFKA_PORT"; return 0; fi
+  if wait_port 127.0.0.1 "$KAFKA_PORT" 1; then log "kafka already listening on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   mkdir -p "$DATA"
   cat > "$CONF" <<PROPS
 process.roles=broker,controller
