@@ -19,7 +19,7 @@ help:
 	@echo "make infra-up | infra-down | infra-status   local Kafka 3.9 (Maven jars) and Postgres 15 (Debian) on 127.0.0.1"
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	touch $@
 
 deps: node_modules/.installed
