@@ -76,14 +76,21 @@ export function encodeEvent<T extends Topic>(
  * Decodes a binary-mode CloudEvent. Protobuf by default; JSON (proto3 JSON mapping) when
  * content-type says so, as external producers may send. Throws EventDecodeError with the reason.
  */
-export function decodeEvent<T extends Topic>(topic: T, key: string, value: Uint8Array | null, rawHeaders: Record<string, string>): Envelope<T> {
+export function decodeEvent<T extends Topic>(
+  topic: T,
+  key: string,
+  value: Uint8Array | null,
+  rawHeaders: Record<string, string>,
+): Envelope<T> {
   const required = ['ce_id', 'ce_source', 'ce_type', 'ce_specversion'] as const;
   for (const h of required) {
     if (!rawHeaders[h]) throw new EventDecodeError('missing CloudEvents header', h);
   }
-  if (rawHeaders.ce_specversion !== CE_SPECVERSION) throw new EventDecodeError(`unsupported specversion ${rawHeaders.ce_specversion}`, 'ce_specversion');
+  if (rawHeaders.ce_specversion !== CE_SPECVERSION)
+    throw new EventDecodeError(`unsupported specversion ${rawHeaders.ce_specversion}`, 'ce_specversion');
   const schema = TOPIC_SCHEMAS[topic];
-  if (rawHeaders.ce_type !== schema.typeName) throw new EventDecodeError(`expected ${schema.typeName} on ${topic}, got ${rawHeaders.ce_type}`, 'ce_type');
+  if (rawHeaders.ce_type !== schema.typeName)
+    throw new EventDecodeError(`expected ${schema.typeName} on ${topic}, got ${rawHeaders.ce_type}`, 'ce_type');
   if (!value) throw new EventDecodeError('empty payload', 'value');
   const contentType = (rawHeaders['content-type'] ?? CONTENT_TYPE_PROTOBUF).split(';')[0].trim().toLowerCase();
   let payload: Payload<T>;

@@ -12,7 +12,12 @@ export type BusConfig =
 const transports: Record<BusConfig['transport'], (c: BusConfig) => Transport> = {
   kafka: (c) => {
     const k = c as Extract<BusConfig, { transport: 'kafka' }>;
-    return new KafkaTransport({ brokers: k.brokers, clientId: k.clientId, partitions: k.partitions, replicationFactor: k.replicationFactor });
+    return new KafkaTransport({
+      brokers: k.brokers,
+      clientId: k.clientId,
+      partitions: k.partitions,
+      replicationFactor: k.replicationFactor,
+    });
   },
   local: (c) => {
     const l = c as Extract<BusConfig, { transport: 'local' }>;
@@ -21,7 +26,15 @@ const transports: Record<BusConfig['transport'], (c: BusConfig) => Transport> = 
 };
 
 /** Picks the transport by id: Kafka in distributed mode, the local log embedded. */
-export function createEventBus(config: BusConfig & { topicPrefix?: string }, source: string, observer?: BusObserver): EventBus {
+export function createEventBus(
+  config: BusConfig & { topicPrefix?: string },
+  source: string,
+  observer?: BusObserver,
+): EventBus {
   const transport = transports[config.transport](config);
-  return new TransportEventBus(config.topicPrefix ? new PrefixedTransport(transport, config.topicPrefix) : transport, source, observer);
+  return new TransportEventBus(
+    config.topicPrefix ? new PrefixedTransport(transport, config.topicPrefix) : transport,
+    source,
+    observer,
+  );
 }

@@ -1,4 +1,11 @@
-import { decodeEvent, dlqTopic, EventDecodeError, type Envelope, type PayloadInit, type Topic } from '@hishamos/contracts';
+import {
+  decodeEvent,
+  dlqTopic,
+  EventDecodeError,
+  type Envelope,
+  type PayloadInit,
+  type Topic,
+} from '@hishamos/contracts';
 import type { Database, SqlExecutor } from '@hishamos/persistence';
 import { isNonRetryable } from './errors';
 import { buildMessage, Outbox, OutboxRelay, type PublishOptions } from './outbox';
@@ -35,7 +42,13 @@ export interface EventBus {
   /** Publishes directly (no transaction). Prefer `outbox.add` inside a state change's transaction. */
   publish<T extends Topic>(topic: T, payload: PayloadInit<T>, opts: PublishOptions): Promise<string>;
   /** Consumes a topic in a group, idempotently, recording processed ids in `db`'s schema. */
-  subscribe<T extends Topic>(group: string, topic: T, db: Database, handler: EventHandler<T>, opts?: SubscribeOptions): Promise<void>;
+  subscribe<T extends Topic>(
+    group: string,
+    topic: T,
+    db: Database,
+    handler: EventHandler<T>,
+    opts?: SubscribeOptions,
+  ): Promise<void>;
   /** Starts publishing `db`'s outbox. */
   relay(db: Database, outbox: Outbox): OutboxRelay;
   healthy(): Promise<boolean>;
@@ -85,7 +98,13 @@ export class TransportEventBus implements EventBus {
     return r;
   }
 
-  async subscribe<T extends Topic>(group: string, topic: T, db: Database, handler: EventHandler<T>, opts: SubscribeOptions = {}): Promise<void> {
+  async subscribe<T extends Topic>(
+    group: string,
+    topic: T,
+    db: Database,
+    handler: EventHandler<T>,
+    opts: SubscribeOptions = {},
+  ): Promise<void> {
     const outbox = new Outbox(this.source);
     const sub = await this.transport.subscribe(group, [topic], async (batch, ctx) => {
       // Fast path: the whole batch in one transaction. Any failure falls back to one message at a time.
@@ -112,7 +131,9 @@ export class TransportEventBus implements EventBus {
             for (let i = 0; i < events.length; i++) {
               if (!todo.delete(ids[i])) continue;
               current = i;
-              await withConsumeSpan(topic, group, batch[i].headers, () => handler(events[i], { tx, outbox, attempt: 1 }));
+              await withConsumeSpan(topic, group, batch[i].headers, () =>
+                handler(events[i], { tx, outbox, attempt: 1 }),
+              );
             }
             return true;
           })
@@ -164,7 +185,10 @@ export class TransportEventBus implements EventBus {
       try {
         const event = decodeEvent(topic, m.key, m.value, m.headers);
         const fresh = await db.transaction(async (tx) => {
-          const rows = await tx.query(`INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`, [group, idempotencyId(m)]);
+          const rows = await tx.query(
+            `INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
+            [group, idempotencyId(m)],
+          );
           if (rows.length === 0) return false;
           await withConsumeSpan(topic, group, m.headers, () => handler(event, { tx, outbox, attempt }));
           return true;

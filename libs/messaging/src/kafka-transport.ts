@@ -10,7 +10,9 @@ export interface KafkaTransportOptions {
   logLevel?: 'nothing' | 'error' | 'warn' | 'info';
 }
 
-function toHeaders(raw: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
+function toHeaders(
+  raw: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw ?? {})) {
     if (v === undefined) continue;
@@ -29,7 +31,9 @@ export class KafkaTransport implements Transport {
   private readonly consumers = new Set<Consumer>();
 
   constructor(private readonly options: KafkaTransportOptions) {
-    const level = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO }[options.logLevel ?? 'nothing'];
+    const level = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO }[
+      options.logLevel ?? 'nothing'
+    ];
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
@@ -53,7 +57,11 @@ export class KafkaTransport implements Transport {
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,
-      topics: missing.map((topic) => ({ topic, numPartitions: this.options.partitions ?? 6, replicationFactor: this.options.replicationFactor ?? 1 })),
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: this.options.partitions ?? 6,
+        replicationFactor: this.options.replicationFactor ?? 1,
+      })),
     });
   }
 
@@ -102,7 +110,9 @@ export class KafkaTransport implements Transport {
         await handler(messages, {
           commit: async (message) => {
             resolveOffset(message.offset);
-            await consumer.commitOffsets([{ topic: message.topic, partition: message.partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+            await consumer.commitOffsets([
+              { topic: message.topic, partition: message.partition, offset: (BigInt(message.offset) + 1n).toString() },
+            ]);
           },
           isRunning: () => running && isRunning() && !isStale(),
           heartbeat,
@@ -127,7 +137,8 @@ export class KafkaTransport implements Transport {
       let lag = 0;
       for (const p of t.partitions) {
         const end = Number(ends.find((e) => e.partition === p.partition)?.high ?? 0);
-        const at = Number(p.offset) < 0 ? Number(ends.find((e) => e.partition === p.partition)?.low ?? 0) : Number(p.offset);
+        const at =
+          Number(p.offset) < 0 ? Number(ends.find((e) => e.partition === p.partition)?.low ?? 0) : Number(p.offset);
         lag += Math.max(0, end - at);
       }
       out[t.topic] = lag;

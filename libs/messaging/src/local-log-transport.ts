@@ -56,7 +56,10 @@ export class LocalLogTransport implements Transport {
 
   async ensureTopics(topics: string[]): Promise<void> {
     for (const t of topics) {
-      await this.db.query(`INSERT INTO bus_topics (topic, partitions) VALUES ($1, $2) ON CONFLICT (topic) DO NOTHING`, [t, this.partitions]);
+      await this.db.query(`INSERT INTO bus_topics (topic, partitions) VALUES ($1, $2) ON CONFLICT (topic) DO NOTHING`, [
+        t,
+        this.partitions,
+      ]);
     }
   }
 
@@ -97,20 +100,39 @@ export class LocalLogTransport implements Transport {
     return sub;
   }
 
-  private async loop(group: string, topic: string, partition: number, handler: BatchHandler, running: () => boolean, sleepers: Set<() => void>): Promise<void> {
+  private async loop(
+    group: string,
+    topic: string,
+    partition: number,
+    handler: BatchHandler,
+    running: () => boolean,
+    sleepers: Set<() => void>,
+  ): Promise<void> {
     const poll = this.options.pollIntervalMs ?? 250;
     const limit = this.options.batchSize ?? 500;
     while (running()) {
       let batch: ReceivedMessage[] = [];
       try {
-        const rows = await this.db.query<{ offset_id: string; key: string; value: Buffer | Uint8Array; headers: Record<string, string> }>(
+        const rows = await this.db.query<{
+          offset_id: string;
+          key: string;
+          value: Buffer | Uint8Array;
+          headers: Record<string, string>;
+        }>(
           `SELECT m.offset_id::text AS offset_id, m.key, m.value, m.headers FROM bus_messages m
            WHERE m.topic = $1 AND m.partition = $2
              AND m.offset_id > COALESCE((SELECT committed FROM bus_offsets WHERE grp = $3 AND topic = $1 AND partition = $2), 0)
            ORDER BY m.offset_id LIMIT $4`,
           [topic, partition, group, limit],
         );
-        batch = rows.map((r) => ({ topic, partition, offset: r.offset_id, key: r.key, value: new Uint8Array(r.value), headers: r.headers }));
+        batch = rows.map((r) => ({
+          topic,
+          partition,
+          offset: r.offset_id,
+          key: r.key,
+          value: new Uint8Array(r.value),
+          headers: r.headers,
+        }));
       } catch {
         if (!running()) return;
       }

@@ -12,8 +12,19 @@ export interface PublishOptions {
   headers?: Record<string, string>;
 }
 
-export function buildMessage<T extends Topic>(source: string, topic: T, payload: PayloadInit<T>, opts: PublishOptions): WireMessage & { id: string } {
-  const ev = encodeEvent(topic, payload, { key: opts.key, source, id: opts.id, subject: opts.subject, headers: injectTrace({ ...(opts.headers ?? {}) }) });
+export function buildMessage<T extends Topic>(
+  source: string,
+  topic: T,
+  payload: PayloadInit<T>,
+  opts: PublishOptions,
+): WireMessage & { id: string } {
+  const ev = encodeEvent(topic, payload, {
+    key: opts.key,
+    source,
+    id: opts.id,
+    subject: opts.subject,
+    headers: injectTrace({ ...(opts.headers ?? {}) }),
+  });
   return { topic, key: ev.key, value: ev.value, headers: ev.headers, id: ev.id };
 }
 
@@ -23,9 +34,20 @@ export class Outbox {
 
   constructor(private readonly source: string) {}
 
-  async add<T extends Topic>(tx: SqlExecutor, topic: T, payload: PayloadInit<T>, opts: PublishOptions): Promise<string> {
+  async add<T extends Topic>(
+    tx: SqlExecutor,
+    topic: T,
+    payload: PayloadInit<T>,
+    opts: PublishOptions,
+  ): Promise<string> {
     const m = buildMessage(this.source, topic, payload, opts);
-    await tx.query(`INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5::jsonb)`, [m.id, topic, m.key, Buffer.from(m.value), JSON.stringify(m.headers)]);
+    await tx.query(`INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5::jsonb)`, [
+      m.id,
+      topic,
+      m.key,
+      Buffer.from(m.value),
+      JSON.stringify(m.headers),
+    ]);
     for (const l of this.listeners) setImmediate(l);
     return m.id;
   }
@@ -70,16 +92,26 @@ export class OutboxRelay {
   async relayOnce(): Promise<number> {
     const limit = this.options.batchSize ?? 500;
     return this.db.transaction(async (tx) => {
-      const [lock] = await tx.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('outbox:' || current_schema())) AS ok`);
+      const [lock] = await tx.query<{ ok: boolean }>(
+        `SELECT pg_try_advisory_xact_lock(hashtext('outbox:' || current_schema())) AS ok`,
+      );
       if (!lock.ok) return 0;
-      const rows = await tx.query<{ id: string; topic: string; key: string; payload: Buffer | Uint8Array; headers: Record<string, string> }>(
+      const rows = await tx.query<{
+        id: string;
+        topic: string;
+        key: string;
+        payload: Buffer | Uint8Array;
+        headers: Record<string, string>;
+      }>(
         `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING id::text AS id, topic, key, payload, headers`,
         [limit],
       );
       if (rows.length === 0) return 0;
       rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      await this.transport.send(rows.map((r) => ({ topic: r.topic, key: r.key, value: new Uint8Array(r.payload), headers: r.headers })));
+      await this.transport.send(
+        rows.map((r) => ({ topic: r.topic, key: r.key, value: new Uint8Array(r.payload), headers: r.headers })),
+      );
       return rows.length;
     });
   }

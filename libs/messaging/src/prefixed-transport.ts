@@ -36,7 +36,10 @@ export class PrefixedTransport implements Transport {
     );
   }
   async lag(group: string, topics: string[]): Promise<Record<string, number>> {
-    const raw = await this.inner.lag(group, topics.map((t) => this.to(t)));
+    const raw = await this.inner.lag(
+      group,
+      topics.map((t) => this.to(t)),
+    );
     return Object.fromEntries(Object.entries(raw).map(([k, v]) => [this.from(k), v]));
   }
   healthy(): Promise<boolean> {

@@ -13,11 +13,15 @@ import { openBus, openServiceDb, REPO, type FixtureConfig, type Kind } from './f
 jest.setTimeout(120000);
 
 function spawnChild(cfg: object): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'fixtures', 'consumer-child.ts'), JSON.stringify(cfg)], {
-    cwd: REPO,
-    env: { ...process.env, SWC_NODE_PROJECT: join(REPO, 'tsconfig.json'), NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join(__dirname, 'fixtures', 'consumer-child.ts'), JSON.stringify(cfg)],
+    {
+      cwd: REPO,
+      env: { ...process.env, SWC_NODE_PROJECT: join(REPO, 'tsconfig.json'), NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   return new Promise((resolve, reject) => {
@@ -27,9 +31,17 @@ function spawnChild(cfg: object): Promise<ChildProcess> {
 }
 
 /** Reads a DLQ topic with a plain consumer (Kafka) or the local log table. */
-async function readDlq(kind: Kind, cfg: FixtureConfig, busDbUrl: () => Database | undefined, topic: string): Promise<{ value: Buffer; headers: Record<string, string> }[]> {
+async function readDlq(
+  kind: Kind,
+  cfg: FixtureConfig,
+  busDbUrl: () => Database | undefined,
+  topic: string,
+): Promise<{ value: Buffer; headers: Record<string, string> }[]> {
   if (kind === 'local') {
-    const rows = await busDbUrl()!.query<{ value: Buffer; headers: Record<string, string> }>(`SELECT value, headers FROM bus.bus_messages WHERE topic = $1 ORDER BY offset_id`, [`${cfg.prefix}.${topic}`]);
+    const rows = await busDbUrl()!.query<{ value: Buffer; headers: Record<string, string> }>(
+      `SELECT value, headers FROM bus.bus_messages WHERE topic = $1 ORDER BY offset_id`,
+      [`${cfg.prefix}.${topic}`],
+    );
     return rows;
   }
   const kafka = new Kafka({ brokers: cfg.brokers, logLevel: logLevel.NOTHING });
@@ -89,7 +101,8 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
       seen.set(ev.key, [...(seen.get(ev.key) ?? []), Number(ev.payload.taskId)]);
     });
     const keys = ['a', 'b', 'c', 'd', 'e'];
-    for (let n = 0; n < 40; n++) for (const k of keys) await bus.publish(Topics.TaskRequested, { taskId: String(n), requestedBy: k }, { key: k });
+    for (let n = 0; n < 40; n++)
+      for (const k of keys) await bus.publish(Topics.TaskRequested, { taskId: String(n), requestedBy: k }, { key: k });
     await waitFor(() => keys.every((k) => (seen.get(k)?.length ?? 0) >= 40), { what: 'all events', timeoutMs: 60000 });
     for (const k of keys) expect(seen.get(k)).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
@@ -99,19 +112,29 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
     const deliveries = join(mkdtempSync(join(tmpdir(), 'kill-')), 'deliveries.log');
     const producer = await newBus('producer');
     const total = 150;
-    for (let n = 0; n < total; n++) await producer.publish(Topics.TaskRequested, { taskId: String(n) }, { key: `k${n % 3}` });
+    for (let n = 0; n < total; n++)
+      await producer.publish(Topics.TaskRequested, { taskId: String(n) }, { key: `k${n % 3}` });
     const childCfg = { ...cfg, group, deliveries, delayMs: 15 };
     let child = await spawnChild(childCfg);
     for (const threshold of [30, 80]) {
-      await waitFor(async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n) >= threshold, { what: `${threshold} effects`, timeoutMs: 60000 });
+      await waitFor(
+        async () =>
+          Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n) >= threshold,
+        { what: `${threshold} effects`, timeoutMs: 60000 },
+      );
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       child = await spawnChild(childCfg);
     }
-    await waitFor(async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n) >= total, { what: 'all effects', timeoutMs: 90000 });
+    await waitFor(
+      async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n) >= total,
+      { what: 'all effects', timeoutMs: 90000 },
+    );
     await new Promise((r) => setTimeout(r, 500));
     child.kill('SIGKILL');
-    const effects = await db.query<{ event_id: string; k: string; n: number }>('SELECT event_id, k, n FROM effects ORDER BY seq');
+    const effects = await db.query<{ event_id: string; k: string; n: number }>(
+      'SELECT event_id, k, n FROM effects ORDER BY seq',
+    );
     expect(effects).toHaveLength(total);
     expect(new Set(effects.map((e) => e.event_id)).size).toBe(total);
     for (const k of ['k0', 'k1', 'k2']) {
@@ -159,7 +182,20 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
     await bus.subscribe(`bad-${randomUUID()}`, Topics.TaskRequested, db, async (ev) => {
       ok.push(ev.payload.taskId);
     });
-    await bus.transport.send([{ topic: Topics.TaskRequested, key: 'x', value: Buffer.from('{"agent": 5'), headers: { ce_id: 'bad-1', ce_source: 'ext', ce_type: 'hishamos.events.v1.TaskRequested', ce_specversion: '1.0', 'content-type': 'application/json' } }]);
+    await bus.transport.send([
+      {
+        topic: Topics.TaskRequested,
+        key: 'x',
+        value: Buffer.from('{"agent": 5'),
+        headers: {
+          ce_id: 'bad-1',
+          ce_source: 'ext',
+          ce_type: 'hishamos.events.v1.TaskRequested',
+          ce_specversion: '1.0',
+          'content-type': 'application/json',
+        },
+      },
+    ]);
     await bus.publish(Topics.TaskRequested, { taskId: 'good' }, { key: 'x' });
     await waitFor(() => ok.includes('good'), { what: 'the good message', timeoutMs: 30000 });
     const dlq = await readDlq(kind, cfg, () => adminDb, 'hishamos.tasks.requested.v1.dlq');
@@ -175,9 +211,13 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
     await bus.subscribe(group, Topics.TaskRequested, db, async (ev, { tx }) => {
       await tx.query('INSERT INTO effects (event_id, k, n) VALUES ($1, $2, $3)', [ev.attributes.id, ev.key, 1]);
     });
-    for (let i = 0; i < 3; i++) await bus.publish(Topics.TaskRequested, { taskId: 'same' }, { key: 'd', id: 'dup-event' });
+    for (let i = 0; i < 3; i++)
+      await bus.publish(Topics.TaskRequested, { taskId: 'same' }, { key: 'd', id: 'dup-event' });
     await bus.publish(Topics.TaskRequested, { taskId: 'marker' }, { key: 'd', id: 'dup-marker' });
-    await waitFor(async () => (await db.query(`SELECT 1 FROM effects WHERE event_id = 'dup-marker'`)).length === 1, { what: 'marker', timeoutMs: 30000 });
+    await waitFor(async () => (await db.query(`SELECT 1 FROM effects WHERE event_id = 'dup-marker'`)).length === 1, {
+      what: 'marker',
+      timeoutMs: 30000,
+    });
     expect(await db.query(`SELECT event_id FROM effects WHERE event_id = 'dup-event'`)).toHaveLength(1);
   });
 
@@ -194,11 +234,32 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
       await outbox.add(tx, Topics.TaskRequested, { taskId: 'from-outbox' }, { key: 'o' });
     });
     // A relay whose broker fails mid-publish: the row must stay.
-    const failing = new OutboxRelay(db, { ...bus.transport, id: bus.transport.id, send: async () => { throw new Error('broker gone'); } } as never, undefined);
+    const failing = new OutboxRelay(
+      db,
+      {
+        ...bus.transport,
+        id: bus.transport.id,
+        send: async () => {
+          throw new Error('broker gone');
+        },
+      } as never,
+      undefined,
+    );
     await expect(failing.relayOnce()).rejects.toThrow('broker gone');
     expect(await db.query('SELECT 1 FROM outbox')).toHaveLength(1);
     // A relay that published but crashed before its commit: republished later, consumed once.
-    const crashing = new OutboxRelay(db, { ...bus.transport, id: bus.transport.id, send: async (m: never[]) => { await bus.transport.send(m); throw new Error('crash after publish'); } } as never, undefined);
+    const crashing = new OutboxRelay(
+      db,
+      {
+        ...bus.transport,
+        id: bus.transport.id,
+        send: async (m: never[]) => {
+          await bus.transport.send(m);
+          throw new Error('crash after publish');
+        },
+      } as never,
+      undefined,
+    );
     await expect(crashing.relayOnce()).rejects.toThrow('crash after publish');
     expect(await db.query('SELECT 1 FROM outbox')).toHaveLength(1);
     const relay = new OutboxRelay(db, bus.transport, undefined);

@@ -79,9 +79,9 @@ export class Database implements SqlExecutor {
       const { vector } = await import('@electric-sql/pglite-pgvector');
       extensions.vector = vector;
     }
-    const pglite = await PGlite.create({
+    const pglite: PGlite = await PGlite.create({
       dataDir: options.dataDir,
-      extensions: extensions as never,
+      extensions: extensions as Record<string, never>,
       // Match node-postgres: int8 and numeric come back as strings (exact money math stays exact).
       parsers: { 20: (v: string) => v, 1700: (v: string) => v },
     });
@@ -129,7 +129,9 @@ export class Database implements SqlExecutor {
 
   /** In-use connections over the maximum (0..1), for hishamos_db_pool_usage_ratio. */
   poolUsage(): number {
-    const driver = this.dataSource.driver as unknown as { master?: { totalCount?: number; idleCount?: number; waitingCount?: number } | PGlitePool };
+    const driver = this.dataSource.driver as unknown as {
+      master?: { totalCount?: number; idleCount?: number; waitingCount?: number } | PGlitePool;
+    };
     const pool = driver.master as { totalCount?: number; idleCount?: number; waitingCount?: number } | undefined;
     if (!pool) return 0;
     if (this.kind === 'pglite') return (pool.waitingCount ?? 0) > 0 ? 1 : 0;

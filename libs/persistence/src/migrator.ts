@@ -16,7 +16,9 @@ export function migrationFiles(migrationsRoot: string, service: string): Migrati
   const files: MigrationFile[] = [];
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
       if (!FILE.test(name)) throw new Error(`migration file name must look like 0001_name.sql: ${join(dir, name)}`);
       files.push({ id: `${basename(dir)}/${name}`, sql: readFileSync(join(dir, name), 'utf8') });
     }
@@ -29,7 +31,9 @@ export function migrationFiles(migrationsRoot: string, service: string): Migrati
  * with its row in <schema>.schema_migrations. An advisory lock keeps two replicas from racing.
  */
 export async function migrate(db: Database, files: MigrationFile[]): Promise<string[]> {
-  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+  await db.query(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+  );
   const applied: string[] = [];
   for (const file of files) {
     const done = await db.transaction(async (tx) => {

@@ -25,7 +25,11 @@ class PGliteClient extends EventEmitter {
     super();
   }
 
-  async query(sql: string | { text: string; values?: unknown[] }, params?: unknown[] | Callback<PgLikeResult>, cb?: Callback<PgLikeResult>): Promise<PgLikeResult> {
+  async query(
+    sql: string | { text: string; values?: unknown[] },
+    params?: unknown[] | Callback<PgLikeResult>,
+    cb?: Callback<PgLikeResult>,
+  ): Promise<PgLikeResult> {
     const text = typeof sql === 'string' ? sql : sql.text;
     let values = typeof sql === 'string' ? undefined : sql.values;
     let callback = cb;

@@ -8,8 +8,14 @@ function migrationsDir(): string {
   const root = mkdtempSync(join(tmpdir(), 'mig-'));
   mkdirSync(join(root, '_platform'));
   mkdirSync(join(root, 'svc'));
-  writeFileSync(join(root, '_platform', '0001_base.sql'), 'CREATE TABLE IF NOT EXISTS outbox (id BIGSERIAL PRIMARY KEY, note TEXT);');
-  writeFileSync(join(root, 'svc', '0001_items.sql'), 'CREATE TABLE items (id INT PRIMARY KEY, amount NUMERIC(12,6) NOT NULL);');
+  writeFileSync(
+    join(root, '_platform', '0001_base.sql'),
+    'CREATE TABLE IF NOT EXISTS outbox (id BIGSERIAL PRIMARY KEY, note TEXT);',
+  );
+  writeFileSync(
+    join(root, 'svc', '0001_items.sql'),
+    'CREATE TABLE items (id INT PRIMARY KEY, amount NUMERIC(12,6) NOT NULL);',
+  );
   return root;
 }
 
@@ -41,7 +47,9 @@ async function behaves(db: Database): Promise<void> {
       }),
     ),
   );
-  const counts = (await db.query<{ amount: string }>('SELECT amount FROM items WHERE id >= 100 ORDER BY amount')).map((r) => Number(r.amount));
+  const counts = (await db.query<{ amount: string }>('SELECT amount FROM items WHERE id >= 100 ORDER BY amount')).map(
+    (r) => Number(r.amount),
+  );
   if (db.kind === 'pglite') expect(counts).toEqual(Array.from({ length: 20 }, (_, i) => 2 + i));
   else expect(counts).toHaveLength(20);
 }

@@ -22,7 +22,9 @@ function reachable(host: string, port: number, timeoutMs = 1500): Promise<boolea
 export async function requireKafka(): Promise<string[]> {
   const [host, port] = KAFKA_BROKERS[0].split(':');
   if (!(await reachable(host, Number(port)))) {
-    throw new Error(`Kafka is required and not reachable at ${KAFKA_BROKERS[0]}: run 'make infra-up' (make test starts it: scripts/infra/kafka.sh start)`);
+    throw new Error(
+      `Kafka is required and not reachable at ${KAFKA_BROKERS[0]}: run 'make infra-up' (make test starts it: scripts/infra/kafka.sh start)`,
+    );
   }
   return KAFKA_BROKERS;
 }
@@ -31,7 +33,9 @@ export async function requireKafka(): Promise<string[]> {
 export async function requirePostgresDatabase(prefix = 'test'): Promise<{ url: string; drop: () => Promise<void> }> {
   const admin = new URL(PG_ADMIN_URL);
   if (!(await reachable(admin.hostname, Number(admin.port || 5432)))) {
-    throw new Error(`Postgres is required and not reachable at ${admin.host}: run 'make infra-up' (make test starts it: scripts/infra/postgres.sh start)`);
+    throw new Error(
+      `Postgres is required and not reachable at ${admin.host}: run 'make infra-up' (make test starts it: scripts/infra/postgres.sh start)`,
+    );
   }
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const c = new Client({ connectionString: PG_ADMIN_URL });
@@ -51,7 +55,10 @@ export async function requirePostgresDatabase(prefix = 'test'): Promise<{ url: s
   };
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 20000);
   let last: unknown;
   for (;;) {
@@ -61,7 +68,8 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | 
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
   }
 }
