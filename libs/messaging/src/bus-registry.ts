@@ -6,7 +6,14 @@ import type { Transport } from './transport';
 import { PrefixedTransport } from './prefixed-transport';
 
 export type BusConfig =
-  | { transport: 'kafka'; brokers: string[]; clientId: string; partitions?: number; replicationFactor?: number }
+  | {
+      transport: 'kafka';
+      brokers: string[];
+      clientId: string;
+      partitions?: number;
+      replicationFactor?: number;
+      sessionTimeoutMs?: number;
+    }
   | { transport: 'local'; db: Database; partitions?: number };
 
 const transports: Record<BusConfig['transport'], (c: BusConfig) => Transport> = {
@@ -17,6 +24,7 @@ const transports: Record<BusConfig['transport'], (c: BusConfig) => Transport> = 
       clientId: k.clientId,
       partitions: k.partitions,
       replicationFactor: k.replicationFactor,
+      sessionTimeoutMs: k.sessionTimeoutMs,
     });
   },
   local: (c) => {

@@ -6,6 +6,8 @@ export interface KafkaTransportOptions {
   clientId: string;
   partitions?: number;
   replicationFactor?: number;
+  /** How long a silent group member keeps its partitions before a rebalance (Kafka's minimum is 6000). */
+  sessionTimeoutMs?: number;
   /** kafkajs log level; the platform's logger handles our own logs. */
   logLevel?: 'nothing' | 'error' | 'warn' | 'info';
 }
@@ -85,8 +87,8 @@ export class KafkaTransport implements Transport {
     const consumer = this.kafka.consumer({
       groupId: group,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30000,
-      heartbeatInterval: 3000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30000,
+      heartbeatInterval: Math.min(3000, Math.floor((this.options.sessionTimeoutMs ?? 30000) / 3)),
       maxWaitTimeInMs: 100,
       retry: { retries: 10, initialRetryTime: 300 },
     });
