@@ -1,5 +1,12 @@
 import { Kafka, logLevel, type Admin, type Consumer, type Producer, CompressionTypes } from 'kafkajs';
-import type { BatchHandler, ReceivedMessage, Transport, TransportSubscription, WireMessage } from './transport';
+import type {
+  BatchHandler,
+  ReceivedMessage,
+  Transport,
+  TransportSubscribeOptions,
+  TransportSubscription,
+  WireMessage,
+} from './transport';
 
 export interface KafkaTransportOptions {
   brokers: string[];
@@ -83,7 +90,12 @@ export class KafkaTransport implements Transport {
     });
   }
 
-  async subscribe(group: string, topics: string[], handler: BatchHandler): Promise<TransportSubscription> {
+  async subscribe(
+    group: string,
+    topics: string[],
+    handler: BatchHandler,
+    options: TransportSubscribeOptions = {},
+  ): Promise<TransportSubscription> {
     const consumer = this.kafka.consumer({
       groupId: group,
       allowAutoTopicCreation: false,
@@ -99,7 +111,7 @@ export class KafkaTransport implements Transport {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: Math.max(1, Math.floor(options.concurrency ?? 1)),
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const messages: ReceivedMessage[] = batch.messages.map((m) => ({
           topic: batch.topic,

@@ -1,4 +1,10 @@
-import type { BatchHandler, Transport, TransportSubscription, WireMessage } from './transport';
+import type {
+  BatchHandler,
+  Transport,
+  TransportSubscribeOptions,
+  TransportSubscription,
+  WireMessage,
+} from './transport';
 
 /** Namespaces every topic as `<prefix>.<topic>` (KAFKA_TOPIC_PREFIX: clusters shared by several installs, tests). */
 export class PrefixedTransport implements Transport {
@@ -24,7 +30,12 @@ export class PrefixedTransport implements Transport {
   send(messages: WireMessage[]): Promise<void> {
     return this.inner.send(messages.map((m) => ({ ...m, topic: this.to(m.topic) })));
   }
-  subscribe(group: string, topics: string[], handler: BatchHandler): Promise<TransportSubscription> {
+  subscribe(
+    group: string,
+    topics: string[],
+    handler: BatchHandler,
+    options?: TransportSubscribeOptions,
+  ): Promise<TransportSubscription> {
     return this.inner.subscribe(
       group,
       topics.map((t) => this.to(t)),
@@ -33,6 +44,7 @@ export class PrefixedTransport implements Transport {
           batch.map((m) => ({ ...m, topic: this.from(m.topic) })),
           { ...ctx, commit: (m) => ctx.commit({ ...m, topic: this.to(m.topic) }) },
         ),
+      options,
     );
   }
   async lag(group: string, topics: string[]): Promise<Record<string, number>> {

@@ -21,6 +21,15 @@ export interface TransportSubscription {
   stop(): Promise<void>;
 }
 
+export interface TransportSubscribeOptions {
+  /**
+   * Partitions handled at the same time by this subscription (kafkajs `partitionsConsumedConcurrently`;
+   * default 1). Each partition's batches stay sequential, so per-key order holds; keep it below the
+   * consumer database's pool size. The local log always polls each partition in its own loop.
+   */
+  concurrency?: number;
+}
+
 /**
  * The seam between the bus semantics (idempotency, retries, DLQ, outbox) and a broker.
  * Implementations: KafkaTransport (kafkajs) and LocalLogTransport (embedded, a log in the database).
@@ -33,7 +42,12 @@ export interface Transport {
   ensureTopics(topics: string[]): Promise<void>;
   /** Resolves once the broker has the messages durably (acks=all). */
   send(messages: WireMessage[]): Promise<void>;
-  subscribe(group: string, topics: string[], handler: BatchHandler): Promise<TransportSubscription>;
+  subscribe(
+    group: string,
+    topics: string[],
+    handler: BatchHandler,
+    options?: TransportSubscribeOptions,
+  ): Promise<TransportSubscription>;
   /** Messages behind the group's committed offsets, per topic (for lag metrics). */
   lag(group: string, topics: string[]): Promise<Record<string, number>>;
   healthy(): Promise<boolean>;

@@ -1,8 +1,10 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { SERVICE_CONTEXT, type ServiceContext } from './service-context';
+import { Public } from './auth/decorators';
+import { SERVICE_CONTEXT, type ReadinessResult, type ServiceContext } from './service-context';
 
 /** /health/live, /health/ready (database and bus) and /metrics for every service. */
+@Public()
 @Controller()
 export class HealthController {
   constructor(@Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext) {}
@@ -22,10 +24,14 @@ export class HealthController {
       ),
       this.ctx.bus.healthy().then((ok) => ({ ok, transport: this.ctx.bus.transportId })),
     ]);
-    const ok = database.ok && bus.ok;
+    const extra: Record<string, ReadinessResult> = {};
+    for (const [name, check] of this.ctx.readinessChecks) {
+      extra[name] = await check().catch((e: Error) => ({ ok: false, error: e.message }));
+    }
+    const ok = database.ok && bus.ok && Object.values(extra).every((c) => c.ok);
     await reply
       .status(ok ? 200 : 503)
-      .send({ status: ok ? 'ok' : 'unavailable', service: this.ctx.name, checks: { database, bus } });
+      .send({ status: ok ? 'ok' : 'unavailable', service: this.ctx.name, checks: { database, bus, ...extra } });
   }
 
   @Get('metrics')

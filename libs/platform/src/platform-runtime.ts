@@ -3,14 +3,20 @@ import { mkdirSync } from 'node:fs';
 import { Global, Module, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { SERVICES, type Topic } from '@hishamos/contracts';
+import { randomBytes } from 'node:crypto';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ValidationPipe } from '@nestjs/common';
+import { SERVICES, type ServiceName, type Topic } from '@hishamos/contracts';
 import { createEventBus, Outbox, type EventBus } from '@hishamos/messaging';
 import { Database, migrate, migrationFiles } from '@hishamos/persistence';
-import type { PlatformConfig } from './config/platform-config.dto';
+import { loadConfig, processEnv, type PlatformConfig } from './config/platform-config.dto';
+import { PlatformAuthGuard } from './auth/auth.guard';
+import { ApiError } from './http/api-error';
+import { ApiExceptionFilter, fromFastifyError, sendApiError } from './http/exception.filter';
 import { HealthController } from './health.controller';
 import { createLogger, registerSecretValue, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
-import { SERVICE_CONTEXT, type ServiceContext, type ServiceDefinition } from './service-context';
+import { SERVICE_CONTEXT, type ReadinessResult, type ServiceContext, type ServiceDefinition } from './service-context';
 import { startTracing, stopTracing } from './tracing';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -47,7 +53,19 @@ export interface PlatformOptions {
   ports?: Partial<Record<string, number>>;
   migrationsRoot?: string;
   logger?: Logger;
+  /** The environment services' own settings are read from (default: the process environment). */
+  env?: Record<string, string | undefined>;
 }
+
+/** The *_URL variable that points at each service in distributed mode. */
+const URL_VARIABLES: Record<ServiceName, keyof PlatformConfig> = {
+  'agent-gateway': 'GATEWAY_URL',
+  orchestrator: 'ORCHESTRATOR_URL',
+  'usage-metering': 'METERING_URL',
+  alerting: 'ALERTING_URL',
+  'feedback-ml': 'FEEDBACK_URL',
+  secrets: 'SECRETS_URL',
+};
 
 /**
  * Starts services with one code path for both modes. Embedded: all six in one process, PGlite per
@@ -68,8 +86,19 @@ export class Platform {
     return this.bus;
   }
 
+  /** Where a service is reachable: its *_URL variable, else where it runs here, else its default port. */
+  urlOf(service: ServiceName): string {
+    const configured = this.options.config[URL_VARIABLES[service]];
+    if (typeof configured === 'string' && configured) return configured.replace(/\/$/, '');
+    const running = this.services.find((s) => s.definition.name === service);
+    if (running) return running.url;
+    return `http://127.0.0.1:${SERVICES[service].port}`;
+  }
+
   async start(definitions: ServiceDefinition[]): Promise<RunningService[]> {
     const { config } = this.options;
+    // Embedded: the services share this process, so a fresh random token is as good as a configured one.
+    if (!config.SERVICE_TOKEN) config.SERVICE_TOKEN = randomBytes(32).toString('base64url');
     registerSecretValue(config.SERVICE_TOKEN);
     await startTracing(definitions.length === 1 ? definitions[0].name : 'hishamos', {
       otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -133,6 +162,8 @@ export class Platform {
     // One consumer group per service and topic: kafkajs assigns a group's partitions across all its
     // members whatever each subscribed to, so members of one group must share one subscription.
     const groupOf = (topic: string) => `hishamos.${def.name}.${topic}`;
+    const settings = def.settings ? loadConfig(def.settings, this.options.env ?? processEnv()) : {};
+    const readinessChecks = new Map<string, () => Promise<ReadinessResult>>();
     const ctx: ServiceContext = {
       name: def.name,
       config,
@@ -142,9 +173,20 @@ export class Platform {
       logger,
       metrics,
       subscribe: (topic, handler, opts) => bus.subscribe(groupOf(topic), topic, db, handler, opts),
+      settings,
+      urlOf: (service) => this.urlOf(service),
+      addReadinessCheck: (name, check) => readinessChecks.set(name, check),
+      readinessChecks,
     };
     @Global()
-    @Module({ providers: [{ provide: SERVICE_CONTEXT, useValue: ctx }], exports: [SERVICE_CONTEXT] })
+    @Module({
+      providers: [
+        { provide: SERVICE_CONTEXT, useValue: ctx },
+        { provide: APP_GUARD, useClass: PlatformAuthGuard },
+        { provide: APP_FILTER, useValue: new ApiExceptionFilter(logger) },
+      ],
+      exports: [SERVICE_CONTEXT],
+    })
     class ContextModule {}
     @Module({ imports: [ContextModule, def.module], controllers: [HealthController] })
     class AppModule {}
@@ -156,6 +198,24 @@ export class Platform {
         abortOnError: false,
       },
     );
+    app.useGlobalPipes(
+      new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        transform: true,
+        exceptionFactory: (errors) => ApiError.validation(errors),
+      }),
+    );
+    // Errors fastify raises before a handler runs (malformed JSON, body too large) get the same shape.
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .setErrorHandler((error: { code?: string; statusCode?: number; message: string }, _req: unknown, reply) => {
+        const mapped = fromFastifyError(error);
+        if (mapped) return sendApiError(reply, mapped);
+        logger.error({ err: error }, 'unhandled error');
+        return sendApiError(reply, new ApiError(500, 'internal_error', 'internal error'));
+      });
     const port =
       this.options.ports?.[def.name] ?? (alone && config.PORT !== undefined ? config.PORT : SERVICES[def.name].port);
     await app.listen(port, config.HOST);

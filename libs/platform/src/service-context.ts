@@ -19,6 +19,23 @@ export interface ServiceContext {
   readonly metrics: ServiceMetrics;
   /** Consumes a topic in this service's consumer group for it (hishamos.<service>.<topic>), idempotently. */
   subscribe<T extends Topic>(topic: T, handler: EventHandler<T>, opts?: SubscribeOptions): Promise<void>;
+  /** The service's own settings (ServiceDefinition.settings), validated at boot. */
+  readonly settings: unknown;
+  /** Base URL of another service: its *_URL variable, or where it runs in this process (embedded). */
+  urlOf(service: ServiceName): string;
+  /** Adds a check to /health/ready (e.g. the secrets backend in use). */
+  addReadinessCheck(name: string, check: () => Promise<ReadinessResult>): void;
+  readonly readinessChecks: ReadonlyMap<string, () => Promise<ReadinessResult>>;
+}
+
+export interface ReadinessResult {
+  ok: boolean;
+  [detail: string]: unknown;
+}
+
+/** The settings a service declared, typed. */
+export function settingsOf<T>(ctx: ServiceContext): T {
+  return ctx.settings as T;
 }
 
 export interface ServiceDefinition {
@@ -27,6 +44,8 @@ export interface ServiceDefinition {
   readonly publishes: readonly Topic[];
   /** Loads pgvector in the service's database (the knowledge slice). */
   readonly vector?: boolean;
+  /** A class-validator class of the service's own environment variables, loaded and validated at boot. */
+  readonly settings?: new () => object;
   /** The service's Nest module (controllers, use cases, repositories). */
   readonly module: Type<unknown>;
   /** Called once the HTTP server is up: subscribe consumers, start schedulers. */

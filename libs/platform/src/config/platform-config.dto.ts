@@ -87,6 +87,23 @@ export class PlatformConfig {
   @IsString()
   METERING_URL?: string;
 
+  /** Where the gateway forwards /v1 routes owned by other services (distributed mode; embedded knows its own). */
+  @IsOptional()
+  @IsString()
+  ORCHESTRATOR_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  ALERTING_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  FEEDBACK_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  GATEWAY_URL?: string;
+
   @Type(() => Number)
   @IsInt()
   @Min(1)
@@ -105,7 +122,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Builds and validates a config class from an environment; throws ConfigError naming each bad variable. */
 /** The variable names a config class declares (every validated property). */
 export function declaredVariables(cls: new () => object): string[] {
   const metas = getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false);
@@ -129,4 +145,9 @@ export function loadConfig<T extends object>(
     throw new ConfigError(errors.map((e) => `${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`));
   }
   return instance;
+}
+
+/** The process environment: the one place the code base reads it. */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
 }
