@@ -1,2 +1,4 @@
 export * from './commands';
 export * from './services';
+export * from './api-client';
+export * from './commands/command';

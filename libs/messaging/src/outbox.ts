@@ -28,9 +28,65 @@ export function buildMessage<T extends Topic>(
   return { topic, key: ev.key, value: ev.value, headers: ev.headers, id: ev.id };
 }
 
-/** Writes events to the service's outbox table inside the caller's transaction. */
+/** A transaction that can run callbacks once it has committed (never after a rollback). */
+export interface CommitHooks {
+  onCommit(fn: () => void): void;
+}
+
+/** The transaction's commit hooks, when its executor offers them (see `transactionWithHooks`). */
+export function commitHooksOf(tx: SqlExecutor): CommitHooks | undefined {
+  const hooks = tx as SqlExecutor & Partial<CommitHooks>;
+  return typeof hooks.onCommit === 'function' ? (hooks as CommitHooks) : undefined;
+}
+
+/**
+ * Runs `fn` in one transaction of `db` whose executor also has `onCommit(fn)`: the callbacks run once
+ * the transaction has committed, in order; they do not run when it rolls back. A callback that throws
+ * is ignored (the transaction has committed; nothing can be undone).
+ */
+export async function transactionWithHooks<T>(
+  db: Database,
+  fn: (tx: SqlExecutor & CommitHooks) => Promise<T>,
+): Promise<T> {
+  const hooks: (() => void)[] = [];
+  const result = await db.transaction((tx) => {
+    const native = commitHooksOf(tx);
+    const executor: SqlExecutor & CommitHooks = native
+      ? (tx as SqlExecutor & CommitHooks)
+      : {
+          query: (sql, params) => tx.query(sql, params),
+          run: (sql, params) => tx.run(sql, params),
+          onCommit: (hook) => void hooks.push(hook),
+        };
+    return fn(executor);
+  });
+  for (const hook of hooks) {
+    try {
+      hook();
+    } catch {
+      // committed already: a failing hook must not turn a committed transaction into an error
+    }
+  }
+  return result;
+}
+
+/** Per-event publish options for `Outbox.addMany`: one object for all events (no `id`), a list, or a function. */
+export type ManyPublishOptions<T extends Topic> =
+  | PublishOptions
+  | readonly PublishOptions[]
+  | ((payload: PayloadInit<T>, index: number) => PublishOptions);
+
+/**
+ * Writes events to the service's outbox table inside the caller's transaction.
+ *
+ * The relay is woken once the caller's transaction has committed when its executor offers commit hooks
+ * (`onCommit`, see `transactionWithHooks`); otherwise it is woken at once (at most once per tick) and
+ * also polls, so rows committed later are still published within the poll interval.
+ */
 export class Outbox {
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new Set<(committed: boolean) => void>();
+  private readonly hooked = new WeakSet<object>();
+  private readonly wakeScheduled = { committed: false, pending: false };
 
   constructor(private readonly source: string) {}
 
@@ -48,18 +104,92 @@ export class Outbox {
       Buffer.from(m.value),
       JSON.stringify(m.headers),
     ]);
-    for (const l of this.listeners) setImmediate(l);
+    this.afterWrite(tx);
     return m.id;
   }
 
-  onAdded(listener: () => void): () => void {
+  /**
+   * Writes several events of one topic in one statement (`INSERT … SELECT … FROM unnest(…) WITH
+   * ORDINALITY`), in array order: the relay publishes them in that order, so events of one key keep
+   * the order they have in `payloads`. Returns their ids in the same order.
+   */
+  async addMany<T extends Topic>(
+    tx: SqlExecutor,
+    topic: T,
+    payloads: readonly PayloadInit<T>[],
+    opts: ManyPublishOptions<T>,
+  ): Promise<string[]> {
+    if (payloads.length === 0) return [];
+    const optionsAt =
+      typeof opts === 'function'
+        ? opts
+        : Array.isArray(opts)
+          ? (_: PayloadInit<T>, i: number) => (opts as readonly PublishOptions[])[i]
+          : () => opts as PublishOptions;
+    if (Array.isArray(opts) && opts.length !== payloads.length)
+      throw new Error(`addMany: ${payloads.length} payloads but ${opts.length} publish options`);
+    if (typeof opts !== 'function' && !Array.isArray(opts) && (opts as PublishOptions).id && payloads.length > 1)
+      throw new Error('addMany: one `id` cannot be shared by several events; pass options per event');
+    const ids: string[] = [];
+    const keys: string[] = [];
+    const values: string[] = [];
+    const headers: string[] = [];
+    payloads.forEach((payload, i) => {
+      const m = buildMessage(this.source, topic, payload, optionsAt(payload, i));
+      ids.push(m.id);
+      keys.push(m.key);
+      values.push(Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength).toString('base64'));
+      headers.push(JSON.stringify(m.headers));
+    });
+    await tx.query(
+      `INSERT INTO outbox (event_id, topic, key, payload, headers)
+       SELECT e, $1, k, decode(p, 'base64'), h::jsonb
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(e, k, p, h, n)
+       ORDER BY n`,
+      [topic, ids, keys, values, headers],
+    );
+    this.afterWrite(tx);
+    return ids;
+  }
+
+  /**
+   * Calls `listener` after rows were added (the relay's wake-up): with `committed` true once their
+   * transaction has committed, false when they were written in a transaction without commit hooks
+   * (they may not be visible yet).
+   */
+  onAdded(listener: (committed: boolean) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  private afterWrite(tx: SqlExecutor): void {
+    if (this.listeners.size === 0) return;
+    const hooks = commitHooksOf(tx);
+    if (!hooks) return this.wake(false);
+    if (this.hooked.has(tx)) return; // once per transaction
+    this.hooked.add(tx);
+    hooks.onCommit(() => this.wake(true));
+  }
+
+  /** Coalesces the wake-ups of one tick into one call per listener. */
+  private wake(committed: boolean): void {
+    const scheduled = this.wakeScheduled;
+    if (committed) scheduled.committed = true;
+    if (scheduled.pending) return;
+    scheduled.pending = true;
+    setImmediate(() => {
+      const c = scheduled.committed;
+      scheduled.pending = false;
+      scheduled.committed = false;
+      for (const l of this.listeners) l(c);
+    });
   }
 }
 
 export interface OutboxRelayOptions {
+  /** Rows published per relay transaction (default 500). */
   batchSize?: number;
+  /** How often an idle relay looks for rows nobody woke it for (other processes, no commit hook); default 100 ms. */
   pollIntervalMs?: number;
 }
 
@@ -72,6 +202,8 @@ export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
   private wakeUp?: () => void;
+  /** A wake-up arrived while a batch was running: look again before sleeping. */
+  private woken = false;
   private unsubscribe?: () => void;
 
   constructor(
@@ -84,8 +216,19 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.unsubscribe = this.outbox?.onAdded(() => this.wakeUp?.());
+    // Rows known to be committed: look (again) now. Rows maybe not yet committed: only end an idle wait.
+    this.unsubscribe = this.outbox?.onAdded((committed) => this.wake(committed));
     this.loop = this.run();
+  }
+
+  /**
+   * Looks for rows now instead of at the next poll. `committed` (the default): rows are known to be
+   * committed, so a batch in progress is followed by another look. Otherwise only an idle wait ends
+   * (the rows may not be visible yet; the poll finds them).
+   */
+  wake(committed = true): void {
+    if (committed) this.woken = true;
+    this.wakeUp?.();
   }
 
   /** Publishes one batch; returns how many rows it published. */
@@ -121,7 +264,7 @@ export class OutboxRelay {
     if (!this.running) return;
     this.running = false;
     this.unsubscribe?.();
-    this.wakeUp?.();
+    this.wake();
     await this.loop;
     for (let i = 0; i < 100; i++) {
       const n = await this.relayOnce().catch(() => 0);
@@ -132,13 +275,16 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     const poll = this.options.pollIntervalMs ?? 100;
     while (this.running) {
+      this.woken = false;
       let n = 0;
+      let failed = false;
       try {
         n = await this.relayOnce();
       } catch {
-        n = 0; // broker or database down: rows stay, retry after the poll interval
+        failed = true; // broker or database down: rows stay, retry after the poll interval
       }
-      if (n > 0) continue;
+      if (!this.running) break;
+      if (!failed && (n > 0 || this.woken)) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, poll);
         function done() {

@@ -1,4 +1,14 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Link,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 const propagator = new W3CTraceContextPropagator();
@@ -33,6 +43,52 @@ export async function withConsumeSpan<T>(
         'messaging.system': 'kafka',
         'messaging.destination.name': topic,
         'messaging.consumer.group.name': group,
+      },
+    },
+    parent,
+    async (span) => {
+      try {
+        return await fn();
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/**
+ * Runs `fn` in one consumer span for a batch of messages. The span links to each message's producer
+ * context; when all the messages come from one trace context it is also their child (so events the
+ * handler writes to the outbox stay in that trace). A batch of one is exactly `withConsumeSpan`.
+ */
+export async function withConsumeBatchSpan<T>(
+  topic: string,
+  group: string,
+  headers: Record<string, string>[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (headers.length === 1) return withConsumeSpan(topic, group, headers[0], fn);
+  const links: Link[] = [];
+  const parents = new Set<string>();
+  for (const h of headers) {
+    const sc = trace.getSpanContext(extractTrace(h));
+    if (sc && isSpanContextValid(sc)) links.push({ context: sc });
+    parents.add(h.traceparent ?? '');
+  }
+  const parent = parents.size === 1 && headers[0]?.traceparent ? extractTrace(headers[0]) : ROOT_CONTEXT;
+  return tracer().startActiveSpan(
+    `consume ${topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': topic,
+        'messaging.consumer.group.name': group,
+        'messaging.batch.message_count': headers.length,
       },
     },
     parent,
