@@ -10,7 +10,7 @@ export NX_NO_CLOUD := true
 export NX_TUI := false
 export SWC_NODE_PROJECT := $(ROOT)/tsconfig.json
 
-.PHONY: help run test deps system-deps infra-up infra-down infra-status lint typecheck proto-check test-unit test-prometheus test-deploy bench build clean
+.PHONY: help run test deps system-deps tools infra-up infra-down infra-status lint typecheck proto-check build-check test-unit test-prometheus bench build clean
 
 help:
 	@echo "make run    start HishamOS embedded (all six services, PGlite, local bus) on http://127.0.0.1:$${PORT:-8080}"
@@ -69,17 +69,27 @@ proto-check: deps
 	diff -r .hishamos/proto-check libs/contracts/src/gen || (echo "libs/contracts/src/gen is stale: run 'npm run proto:gen'" && exit 1)
 	if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto 2>/dev/null; then buf breaking --against '.git#branch=main'; fi
 
-test-unit: deps infra-up
+# helm (built from the Go module proxy) for the chart's render tests in deploy/.
+tools:
+	scripts/install-helm.sh >/dev/null
+
+# The image's build step: swc into dist/ with workspace imports made relative; the CLI must start from it.
+build-check: deps
+	npm run build
+	node dist/libs/cli/src/main.js help >/dev/null
+	for s in agent-gateway orchestrator usage-metering alerting feedback-ml secrets; do test -f dist/services/$$s/src/main.js; done
+
+test-unit: deps infra-up tools
 	HISHAMOS_REQUIRE_INFRA=1 nx run-many -t test --parallel=1 --outputStyle=stream
 
 test-prometheus: system-deps
 	scripts/check-prometheus.sh
 
-test: deps system-deps lint typecheck proto-check infra-up test-unit test-prometheus
+test: deps system-deps lint typecheck proto-check build-check infra-up tools test-unit test-prometheus
 	@echo "make test: all checks passed"
 
 build: deps
-	rm -rf dist && swc libs services -d dist --config-file .swcrc --ignore '**/*.spec.ts,**/*.int-spec.ts,**/test/**' --copy-files
+	npm run build
 
 bench: deps infra-up
 	bench/run-all.sh

@@ -53,7 +53,8 @@ export async function status(env: Record<string, string | undefined>, out: Out):
 
 /**
  * `hishamos migrate --all | --service NAME`: with DATABASE_ADMIN_URL, provisions each service's
- * schema and least-privilege role (password from HISHAMOS_DB_PASSWORD_<SERVICE>) and migrates it.
+ * schema and least-privilege role (password from HISHAMOS_DB_PASSWORD_<SERVICE>, or from the
+ * DATABASE_URL_<SERVICE> the chart and compose give each service) and migrates it.
  */
 export async function migrateCommand(args: string[], env: Record<string, string | undefined>, out: Out): Promise<void> {
   const adminUrl = env.DATABASE_ADMIN_URL;
@@ -67,9 +68,13 @@ export async function migrateCommand(args: string[], env: Record<string, string 
   if (names.length === 0) throw new CliError('usage: hishamos migrate --all | --service <name>');
   for (const name of names) {
     if (!SERVICES[name]) throw new CliError(`unknown service ${name}; one of ${SERVICE_NAMES.join(', ')}`);
-    const pwVar = `HISHAMOS_DB_PASSWORD_${name.toUpperCase().replace('-', '_')}`;
-    const password = env[pwVar];
-    if (!password) throw new CliError(`${pwVar} is required`);
+    const suffix = name.toUpperCase().replace(/-/g, '_');
+    const pwVar = `HISHAMOS_DB_PASSWORD_${suffix}`;
+    const urlVar = `DATABASE_URL_${suffix}`;
+    // The role's password: given directly, or taken from the URL the service itself will use (Helm, compose).
+    const fromUrl = env[urlVar] ? decodeURIComponent(new URL(env[urlVar]!).password) : undefined;
+    const password = env[pwVar] || fromUrl;
+    if (!password) throw new CliError(`${pwVar} or ${urlVar} (with the role's password) is required`);
     const url = await provisionServiceRole(adminUrl, SERVICES[name].schema, password);
     const db = await Database.open({ kind: 'postgres', schema: SERVICES[name].schema, url, poolSize: 2 });
     try {

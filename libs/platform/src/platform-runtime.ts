@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Global, Module, type DynamicModule, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,14 +12,16 @@ import { Database, migrate, migrationFiles } from '@hishamos/persistence';
 import { loadConfig, processEnv, type PlatformConfig } from './config/platform-config.dto';
 import { PlatformAuthGuard } from './auth/auth.guard';
 import { ApiError } from './http/api-error';
-import { ApiExceptionFilter, fromFastifyError, sendApiError } from './http/exception.filter';
+import { ApiExceptionFilter } from './http/exception.filter';
 import { HealthController } from './health.controller';
 import { createLogger, registerSecretValue, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { SERVICE_CONTEXT, type ReadinessResult, type ServiceContext, type ServiceDefinition } from './service-context';
 import { startTracing, stopTracing } from './tracing';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+/** The repository (or image) root: seeds/ and migrations/ live there; compiled code runs from <root>/dist. */
+const UP3 = resolve(__dirname, '..', '..', '..');
+export const REPO_ROOT = basename(UP3) === 'dist' ? dirname(UP3) : UP3;
 
 class PinoNestLogger implements LoggerService {
   constructor(private readonly pinoLogger: Logger) {}
@@ -206,16 +208,6 @@ export class Platform {
         exceptionFactory: (errors) => ApiError.validation(errors),
       }),
     );
-    // Errors fastify raises before a handler runs (malformed JSON, body too large) get the same shape.
-    app
-      .getHttpAdapter()
-      .getInstance()
-      .setErrorHandler((error: { code?: string; statusCode?: number; message: string }, _req: unknown, reply) => {
-        const mapped = fromFastifyError(error);
-        if (mapped) return sendApiError(reply, mapped);
-        logger.error({ err: error }, 'unhandled error');
-        return sendApiError(reply, new ApiError(500, 'internal_error', 'internal error'));
-      });
     const port =
       this.options.ports?.[def.name] ?? (alone && config.PORT !== undefined ? config.PORT : SERVICES[def.name].port);
     await app.listen(port, config.HOST);
