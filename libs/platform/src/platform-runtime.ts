@@ -269,7 +269,7 @@ export function runService(definition: ServiceDefinition): void {
     await platform.start([definition]);
     platform.stopOnSignals();
   })().catch((error: Error) => {
-    process.stderr.write(`${definition.name} failed to start: ${error.message}\n`);
+    process.stderr.write(`${definition.name} failed to start: ${error.stack ?? error.message}\n`);
     process.exit(1);
   });
 }
