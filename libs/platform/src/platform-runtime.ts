@@ -192,25 +192,32 @@ export class Platform {
     class ContextModule {}
     @Module({ imports: [ContextModule, def.module], controllers: [HealthController] })
     class AppModule {}
-    const app = await NestFactory.create<NestFastifyApplication>(
-      AppModule as unknown as DynamicModule,
-      new FastifyAdapter({ bodyLimit: 1024 * 1024 }),
-      {
-        logger: new PinoNestLogger(logger),
-        abortOnError: false,
-      },
-    );
-    app.useGlobalPipes(
-      new ValidationPipe({
-        whitelist: true,
-        forbidNonWhitelisted: true,
-        transform: true,
-        exceptionFactory: (errors) => ApiError.validation(errors),
-      }),
-    );
     const port =
       this.options.ports?.[def.name] ?? (alone && config.PORT !== undefined ? config.PORT : SERVICES[def.name].port);
-    await app.listen(port, config.HOST);
+    let app: NestFastifyApplication;
+    try {
+      app = await NestFactory.create<NestFastifyApplication>(
+        AppModule as unknown as DynamicModule,
+        new FastifyAdapter({ bodyLimit: 1024 * 1024 }),
+        {
+          logger: new PinoNestLogger(logger),
+          abortOnError: false,
+        },
+      );
+      app.useGlobalPipes(
+        new ValidationPipe({
+          whitelist: true,
+          forbidNonWhitelisted: true,
+          transform: true,
+          exceptionFactory: (errors) => ApiError.validation(errors),
+        }),
+      );
+      await app.listen(port, config.HOST);
+    } catch (error) {
+      // A service that cannot start must not leave its pool (or PGlite) open.
+      await db.close().catch(() => undefined);
+      throw error;
+    }
     const address = app.getHttpServer().address() as { port: number } | null;
     const url = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${address?.port ?? port}`;
     bus.relay(db, outbox);
