@@ -5,7 +5,7 @@ import { SERVICE_NAMES, SERVICES, Topics } from '@hishamos/contracts';
 import { provisionServiceRole } from '@hishamos/persistence';
 import { loadConfig, Platform, PlatformConfig } from '@hishamos/platform';
 import { requireKafka, requirePostgresDatabase, waitFor } from '@hishamos/testing';
-import { definition as orchestrator } from '@hishamos/orchestrator';
+import { definition as feedbackMl } from '@hishamos/feedback-ml';
 import { ALL_SERVICES } from '../src/services';
 
 jest.setTimeout(120000);
@@ -16,6 +16,7 @@ describe('embedded platform (all six services in one process, PGlite, local bus)
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('boots every service ready, consumes events once, and finds its data again after a restart', async () => {
+    const migrationsApplied: Record<string, number> = {};
     const config = loadConfig(PlatformConfig, { HISHAMOS_DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
     let platform = new Platform({ config, ports: zeroPorts });
     await platform.start(ALL_SERVICES);
@@ -38,21 +39,34 @@ describe('embedded platform (all six services in one process, PGlite, local bus)
         expect(metrics).toContain(`hishamos_service_up{service="${s.definition.name}"} 1`);
         expect(metrics).toContain('process_cpu_user_seconds_total');
       }
-      // An event published through the gateway's outbox reaches the orchestrator exactly once.
+      // An event published through the gateway's outbox reaches feedback-ml, which stores it exactly once.
       const gw = platform.services.find((s) => s.definition.name === 'agent-gateway')!.context;
-      await gw.db.transaction((tx) =>
-        gw.outbox.add(
-          tx,
-          Topics.TaskRequested,
-          { requestedBy: 'u1', agent: 'coding', command: 'write_code' },
-          { key: 'u1', id: 'task-1' },
-        ),
-      );
-      const orch = platform.services.find((s) => s.definition.name === 'orchestrator')!.context;
+      for (const id of ['ev-1', 'ev-1-again'])
+        await gw.db.transaction((tx) =>
+          gw.outbox.add(
+            tx,
+            Topics.ExecutionCompleted,
+            {
+              executionId: 'exec-1',
+              userId: 'u1',
+              agent: 'coding',
+              command: 'write_code',
+              status: 1,
+              output: '## Summary\nok',
+            },
+            { key: 'exec-1', id },
+          ),
+        );
+      const fb = platform.services.find((s) => s.definition.name === 'feedback-ml')!.context;
       await waitFor(
-        async () => (await orch.db.query(`SELECT 1 FROM event_journal WHERE event_id = 'task-1'`)).length === 1,
-        { what: 'journaled task' },
+        async () => (await fb.db.query(`SELECT 1 FROM quality_scores WHERE execution_id = 'exec-1'`)).length === 1,
+        { what: 'scored execution' },
       );
+      expect(await fb.db.query(`SELECT 1 FROM executions WHERE execution_id = 'exec-1'`)).toHaveLength(1);
+      for (const s of platform.services)
+        migrationsApplied[s.definition.name] = (
+          await s.context.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM schema_migrations`)
+        )[0].n;
     } finally {
       await platform.stop();
     }
@@ -60,9 +74,12 @@ describe('embedded platform (all six services in one process, PGlite, local bus)
     platform = new Platform({ config, ports: zeroPorts });
     await platform.start(ALL_SERVICES);
     try {
-      const orch = platform.services.find((s) => s.definition.name === 'orchestrator')!.context;
-      expect(await orch.db.query(`SELECT event_id FROM event_journal`)).toEqual([{ event_id: 'task-1' }]);
-      expect(await orch.db.query(`SELECT count(*)::int AS n FROM schema_migrations`)).toEqual([{ n: 2 }]);
+      const fb = platform.services.find((s) => s.definition.name === 'feedback-ml')!.context;
+      expect(await fb.db.query(`SELECT execution_id FROM executions`)).toEqual([{ execution_id: 'exec-1' }]);
+      for (const s of platform.services)
+        expect((await s.context.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM schema_migrations`))[0].n).toBe(
+          migrationsApplied[s.definition.name],
+        );
     } finally {
       await platform.stop();
     }
@@ -76,9 +93,9 @@ describe('distributed service (its own process config, Postgres role, Kafka)', (
   });
   afterAll(async () => pg?.drop());
 
-  it('runs the orchestrator on Postgres and Kafka, ready and consuming', async () => {
+  it('runs a service (feedback-ml) on Postgres and Kafka, ready and consuming', async () => {
     const brokers = await requireKafka();
-    const url = await provisionServiceRole(pg.url, SERVICES.orchestrator.schema, 'orch-pw');
+    const url = await provisionServiceRole(pg.url, SERVICES['feedback-ml'].schema, 'fb-pw');
     const config = loadConfig(PlatformConfig, {
       HISHAMOS_MODE: 'distributed',
       DATABASE_URL: url,
@@ -89,7 +106,7 @@ describe('distributed service (its own process config, Postgres role, Kafka)', (
       PORT: '0',
     });
     const platform = new Platform({ config });
-    await platform.start([orchestrator]);
+    await platform.start([feedbackMl]);
     try {
       const [svc] = platform.services;
       const ready = await fetch(`${svc.url}/health/ready`);
@@ -97,11 +114,15 @@ describe('distributed service (its own process config, Postgres role, Kafka)', (
         status: 'ok',
         checks: { database: { ok: true, kind: 'postgres' }, bus: { ok: true, transport: 'kafka' } },
       });
-      await platform.eventBus.publish(Topics.TaskRequested, { requestedBy: 'u9' }, { key: 'u9', id: 'dist-task' });
+      await platform.eventBus.publish(
+        Topics.ExecutionCompleted,
+        { executionId: 'dist-exec', userId: 'u9', agent: 'coding', command: 'write_code', status: 1, output: 'ok' },
+        { key: 'dist-exec', id: 'dist-exec' },
+      );
       await waitFor(
         async () =>
-          (await svc.context.db.query(`SELECT 1 FROM event_journal WHERE event_id = 'dist-task'`)).length === 1,
-        { what: 'journaled task', timeoutMs: 30000 },
+          (await svc.context.db.query(`SELECT 1 FROM executions WHERE execution_id = 'dist-exec'`)).length === 1,
+        { what: 'stored execution', timeoutMs: 30000 },
       );
     } finally {
       await platform.stop();
