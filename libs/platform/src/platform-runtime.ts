@@ -163,7 +163,9 @@ export class Platform {
     const outbox = new Outbox(`hishamos/${def.name}`);
     // One consumer group per service and topic: kafkajs assigns a group's partitions across all its
     // members whatever each subscribed to, so members of one group must share one subscription.
-    const groupOf = (topic: string) => `hishamos.${def.name}.${topic}`;
+    // The topic prefix namespaces groups too: two installs (or test runs) on one broker never share a group.
+    const prefix = config.KAFKA_TOPIC_PREFIX ? `${config.KAFKA_TOPIC_PREFIX}.` : '';
+    const groupOf = (topic: string) => `${prefix}hishamos.${def.name}.${topic}`;
     const settings = def.settings ? loadConfig(def.settings, this.options.env ?? processEnv()) : {};
     const readinessChecks = new Map<string, () => Promise<ReadinessResult>>();
     const ctx: ServiceContext = {

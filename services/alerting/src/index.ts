@@ -1,6 +1,8 @@
 import { Topics } from '@hishamos/contracts';
-import { journalConsumedEvents, type ServiceDefinition } from '@hishamos/platform';
+import type { ServiceDefinition } from '@hishamos/platform';
 import { AlertingModule } from './alerting.module';
+import { AlertingRuntime } from './alerting.runtime';
+import { AlertingSettings } from './config/alerting.settings';
 
 export const definition: ServiceDefinition = {
   name: 'alerting',
@@ -10,8 +12,14 @@ export const definition: ServiceDefinition = {
     Topics.BudgetThresholdCrossed,
     Topics.ProviderHealth,
     Topics.QualityScored,
+    Topics.SecretRotated,
   ],
   publishes: [Topics.AlertFired],
   module: AlertingModule,
-  onStart: (ctx) => journalConsumedEvents(ctx, definition.consumes),
+  settings: AlertingSettings,
+  onStart: (_ctx, app) => app.get(AlertingRuntime).start(),
 };
+
+export { AlertingSettings } from './config/alerting.settings';
+export { compileExpression, ExpressionError } from './domain/expression/expression';
+export { webhookSignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './channels/webhook.channel';

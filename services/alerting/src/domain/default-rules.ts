@@ -1,0 +1,207 @@
+import type { RuleDefinition } from './rule-definition';
+
+/**
+ * The seed's six default rules (seed 001, section 6.1), as data, plus budget hard limit, unpriced
+ * model, DLQ, and two rules that carry Prometheus's alerts (from Alertmanager) to the channels.
+ * Seeded once each; operators edit or delete them like any rule.
+ */
+export const DEFAULT_RULES: RuleDefinition[] = [
+  {
+    name: 'high_error_rate',
+    description:
+      'More than 5% of the workflow steps that finished in the last 15 minutes failed (at least 20 steps). Every execution runs as a workflow step.',
+    kind: 'metric',
+    eventType: 'workflow',
+    condition: 'kind in ["STEP_SUCCEEDED", "STEP_FAILED"]',
+    metric: {
+      aggregate: 'rate',
+      value: 'kind == "STEP_FAILED"',
+      window: '15m',
+      comparator: '>',
+      threshold: 0.05,
+      minSamples: 20,
+      as: 'error_rate',
+    },
+    severity: 'warning',
+    channels: ['slack'],
+    cooldownMinutes: 15,
+    messageTemplate: '⚠️ High error rate detected: {error_rate:.2%}',
+  },
+  {
+    name: 'workflow_failed',
+    description: 'A workflow run failed. No cooldown: every failure is sent.',
+    kind: 'event',
+    eventType: 'workflow',
+    condition: 'kind == "FAILED"',
+    entity: 'run_id',
+    severity: 'error',
+    channels: ['email', 'slack'],
+    cooldownMinutes: 0,
+    messageTemplate: '❌ Workflow failed: {workflow_name} - {error}',
+  },
+  {
+    name: 'high_cost',
+    description: 'AI spend today (UTC) is above $100: the sum of priced usage records (cost_usd).',
+    kind: 'metric',
+    eventType: 'usage',
+    condition: 'exists(cost_usd)',
+    metric: {
+      aggregate: 'sum',
+      value: 'cost_usd',
+      window: 'today',
+      comparator: '>',
+      threshold: '100',
+      as: 'cost_today',
+    },
+    severity: 'warning',
+    channels: ['email'],
+    cooldownMinutes: 60,
+    messageTemplate: '💰 High cost alert: ${cost_today:.2f} today',
+  },
+  {
+    name: 'platform_down',
+    description: "An AI provider's circuit opened (it is down); resolves when it is healthy again.",
+    kind: 'event',
+    eventType: 'provider_health',
+    condition: 'not healthy',
+    entity: 'provider',
+    resolveWhen: 'healthy',
+    severity: 'critical',
+    channels: ['slack', 'pagerduty'],
+    cooldownMinutes: 5,
+    messageTemplate: '🚨 AI Platform DOWN: {provider}',
+  },
+  {
+    name: 'low_quality',
+    description: 'The average quality score of the last hour is below 6.0/10 (at least 5 scores).',
+    kind: 'metric',
+    eventType: 'quality',
+    condition: 'true',
+    metric: {
+      aggregate: 'avg',
+      value: 'total',
+      window: '1h',
+      comparator: '<',
+      threshold: 6,
+      minSamples: 5,
+      as: 'avg_quality_score',
+    },
+    severity: 'warning',
+    channels: ['slack'],
+    cooldownMinutes: 30,
+    messageTemplate: '📉 Low quality scores: {avg_quality_score:.1f}/10',
+  },
+  {
+    name: 'db_connection_pool_exhausted',
+    description: "A service's database connection pool averaged over 90% in use for 2 minutes.",
+    kind: 'metric',
+    eventType: 'db_pool',
+    condition: 'true',
+    entity: 'service',
+    metric: { aggregate: 'avg', value: 'usage', window: '2m', comparator: '>', threshold: 0.9, as: 'db_pool_usage' },
+    severity: 'critical',
+    channels: ['slack', 'email'],
+    cooldownMinutes: 10,
+    messageTemplate: '🔴 Database connection pool of {entity} at {db_pool_usage:.0%}',
+  },
+  {
+    name: 'budget_hard_limit_reached',
+    description: 'A budget reached its hard limit: requests charged to it are refused.',
+    kind: 'event',
+    eventType: 'budget',
+    condition: 'threshold == "HARD"',
+    entity: 'budget_id + ":" + period_start',
+    severity: 'error',
+    channels: ['email', 'slack'],
+    cooldownMinutes: 60,
+    messageTemplate:
+      '⛔ Budget hard limit reached: {scope} {scope_id} {period} budget, ${spend_usd} spent of ${limit_usd}',
+  },
+  {
+    name: 'unknown_model_priced',
+    description: 'Usage of a model with no price was recorded: its cost is unknown until a price is added.',
+    kind: 'event',
+    eventType: 'usage',
+    condition: 'unpriced == true',
+    entity: 'provider + "/" + model',
+    severity: 'warning',
+    channels: ['slack'],
+    cooldownMinutes: 60,
+    messageTemplate: '❓ Usage of unpriced model {provider}/{model}: its cost is not counted until a price is added',
+  },
+  {
+    name: 'dlq_receiving_messages',
+    description: 'Messages from a topic went to its dead-letter topic in the last 5 minutes.',
+    kind: 'metric',
+    eventType: 'dlq',
+    condition: 'true',
+    entity: 'topic',
+    metric: { aggregate: 'sum', value: 'count', window: '5m', comparator: '>', threshold: 0, as: 'dlq_messages' },
+    severity: 'error',
+    channels: ['slack'],
+    cooldownMinutes: 15,
+    messageTemplate: '📬 {dlq_messages:d} message(s) from {entity} went to its DLQ in the last {window}',
+  },
+  {
+    name: 'prometheus_critical',
+    description: 'Critical alerts Prometheus raised (via Alertmanager), per alert fingerprint; resolved with them.',
+    kind: 'event',
+    eventType: 'prometheus',
+    condition: 'status == "firing" and severity == "critical"',
+    entity: 'fingerprint',
+    resolveWhen: 'status == "resolved"',
+    severity: 'critical',
+    channels: ['slack', 'pagerduty'],
+    cooldownMinutes: 60,
+    messageTemplate: '🚨 {alertname}: {summary}',
+  },
+  {
+    name: 'prometheus_alert',
+    description: 'Other alerts Prometheus raised (via Alertmanager), per alert fingerprint; resolved with them.',
+    kind: 'event',
+    eventType: 'prometheus',
+    condition: 'status == "firing" and severity != "critical"',
+    entity: 'fingerprint',
+    resolveWhen: 'status == "resolved"',
+    severity: 'warning',
+    channels: ['slack'],
+    cooldownMinutes: 60,
+    messageTemplate: '⚠️ {alertname}: {summary}',
+  },
+];
+
+export interface DefaultChannel {
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  secretPath: string | null;
+}
+
+/** The channels the default rules send to. Their credentials are expected in the secrets service at these paths. */
+export function defaultChannels(s: {
+  SMTP_HOST?: string;
+  SMTP_PORT?: number;
+  ALERT_EMAIL_FROM?: string;
+  ALERT_EMAIL_TO?: string;
+}): DefaultChannel[] {
+  const to = (s.ALERT_EMAIL_TO ?? 'oncall@hishamos.local')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return [
+    {
+      name: 'email',
+      type: 'email',
+      config: {
+        host: s.SMTP_HOST ?? 'localhost',
+        port: s.SMTP_PORT ?? 587,
+        tls: 'starttls',
+        from: s.ALERT_EMAIL_FROM ?? 'alerts@hishamos.local',
+        to,
+      },
+      secretPath: 'channels/email/smtp',
+    },
+    { name: 'slack', type: 'slack', config: {}, secretPath: 'channels/slack/webhook-url' },
+    { name: 'pagerduty', type: 'pagerduty', config: {}, secretPath: 'channels/pagerduty/routing-key' },
+  ];
+}
