@@ -124,6 +124,7 @@ export class Platform {
           clientId: definitions.map((d) => d.name).join('+'),
           partitions: config.KAFKA_TOPIC_PARTITIONS,
           replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
         },
         definitions.length === 1 ? `hishamos/${definitions[0].name}` : 'hishamos',

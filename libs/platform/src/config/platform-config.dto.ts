@@ -70,6 +70,13 @@ export class PlatformConfig {
   @IsString()
   KAFKA_TOPIC_PREFIX?: string;
 
+  /** How long a silent consumer keeps its partitions before the group rebalances (Kafka's minimum: 6000). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(6000)
+  @Max(300000)
+  KAFKA_SESSION_TIMEOUT_MS = 30000;
+
   @ValidateIf((c: PlatformConfig) => c.HISHAMOS_MODE === 'distributed')
   @IsString({ message: 'SERVICE_TOKEN is required in distributed mode (at least 32 characters)' })
   @MinLength(32, { message: 'SERVICE_TOKEN must be at least 32 characters' })

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file hishamos/events/v1/workflows.proto.
  */
 export const file_hishamos_events_v1_workflows: GenFile = /*@__PURE__*/
-  fileDesc("CiJoaXNoYW1vcy9ldmVudHMvdjEvd29ya2Zsb3dzLnByb3RvEhJoaXNoYW1vcy5ldmVudHMudjEivwIKDVdvcmtmbG93RXZlbnQSDgoGcnVuX2lkGAEgASgJEhMKC3dvcmtmbG93X2lkGAIgASgJEhUKDXdvcmtmbG93X25hbWUYAyABKAkSGAoQd29ya2Zsb3dfdmVyc2lvbhgEIAEoBRIzCgRraW5kGAUgASgOMiUuaGlzaGFtb3MuZXZlbnRzLnYxLldvcmtmbG93RXZlbnRLaW5kEg8KB3N0ZXBfaWQYBiABKAkSDwoHYXR0ZW1wdBgHIAEoBRIPCgd1c2VyX2lkGAggASgJEg0KBWVycm9yGAkgASgJEigKB291dHB1dHMYCiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiYKAmF0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0YXNrX2lkGAwgASgJKogDChFXb3JrZmxvd0V2ZW50S2luZBIjCh9XT1JLRkxPV19FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHwobV09SS0ZMT1dfRVZFTlRfS0lORF9TVEFSVEVEEAESJAogV09SS0ZMT1dfRVZFTlRfS0lORF9TVEVQX1NUQVJURUQQAhImCiJXT1JLRkxPV19FVkVOVF9LSU5EX1NURVBfU1VDQ0VFREVEEAMSIwofV09SS0ZMT1dfRVZFTlRfS0lORF9TVEVQX0ZBSUxFRBAEEiUKIVdPUktGTE9XX0VWRU5UX0tJTkRfU1RFUF9SRVRSWUlORxAFEi0KKVdPUktGTE9XX0VWRU5UX0tJTkRfU1RFUF9XQUlUSU5HX0FQUFJPVkFMEAYSIQodV09SS0ZMT1dfRVZFTlRfS0lORF9DT01QTEVURUQQBxIeChpXT1JLRkxPV19FVkVOVF9LSU5EX0ZBSUxFRBAIEiEKHVdPUktGTE9XX0VWRU5UX0tJTkRfQ0FOQ0VMTEVEEAliBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiJoaXNoYW1vcy9ldmVudHMvdjEvd29ya2Zsb3dzLnByb3RvEhJoaXNoYW1vcy5ldmVudHMudjEizwIKDVdvcmtmbG93RXZlbnQSDgoGcnVuX2lkGAEgASgJEhMKC3dvcmtmbG93X2lkGAIgASgJEhUKDXdvcmtmbG93X25hbWUYAyABKAkSGAoQd29ya2Zsb3dfdmVyc2lvbhgEIAEoBRIzCgRraW5kGAUgASgOMiUuaGlzaGFtb3MuZXZlbnRzLnYxLldvcmtmbG93RXZlbnRLaW5kEg8KB3N0ZXBfaWQYBiABKAkSDwoHYXR0ZW1wdBgHIAEoBRIPCgd1c2VyX2lkGAggASgJEg0KBWVycm9yGAkgASgJEigKB291dHB1dHMYCiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiYKAmF0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd0YXNrX2lkGAwgASgJEg4KBmRldGFpbBgNIAEoCSquAwoRV29ya2Zsb3dFdmVudEtpbmQSIwofV09SS0ZMT1dfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEh8KG1dPUktGTE9XX0VWRU5UX0tJTkRfU1RBUlRFRBABEiQKIFdPUktGTE9XX0VWRU5UX0tJTkRfU1RFUF9TVEFSVEVEEAISJgoiV09SS0ZMT1dfRVZFTlRfS0lORF9TVEVQX1NVQ0NFRURFRBADEiMKH1dPUktGTE9XX0VWRU5UX0tJTkRfU1RFUF9GQUlMRUQQBBIlCiFXT1JLRkxPV19FVkVOVF9LSU5EX1NURVBfUkVUUllJTkcQBRItCilXT1JLRkxPV19FVkVOVF9LSU5EX1NURVBfV0FJVElOR19BUFBST1ZBTBAGEiEKHVdPUktGTE9XX0VWRU5UX0tJTkRfQ09NUExFVEVEEAcSHgoaV09SS0ZMT1dfRVZFTlRfS0lORF9GQUlMRUQQCBIhCh1XT1JLRkxPV19FVkVOVF9LSU5EX0NBTkNFTExFRBAJEiQKIFdPUktGTE9XX0VWRU5UX0tJTkRfU1RFUF9TS0lQUEVEEApiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * hishamos.workflows.progressed.v1 — a workflow run's lifecycle; keyed by run id.
@@ -79,6 +79,13 @@ export type WorkflowEvent = Message<"hishamos.events.v1.WorkflowEvent"> & {
    * @generated from field: string task_id = 12;
    */
   taskId: string;
+
+  /**
+   * Human-readable detail: why a step was skipped or is retrying, an approval's prompt, who cancelled.
+   *
+   * @generated from field: string detail = 13;
+   */
+  detail: string;
 };
 
 /**
@@ -141,6 +148,13 @@ export enum WorkflowEventKind {
    * @generated from enum value: WORKFLOW_EVENT_KIND_CANCELLED = 9;
    */
   CANCELLED = 9,
+
+  /**
+   * A step whose condition was false, or all of whose dependencies were skipped.
+   *
+   * @generated from enum value: WORKFLOW_EVENT_KIND_STEP_SKIPPED = 10;
+   */
+  STEP_SKIPPED = 10,
 }
 
 /**
