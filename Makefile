@@ -10,7 +10,7 @@ export NX_NO_CLOUD := true
 export NX_TUI := false
 export SWC_NODE_PROJECT := $(ROOT)/tsconfig.json
 
-.PHONY: help run test deps system-deps tools infra-up infra-down infra-status lint typecheck proto-check build-check test-unit test-prometheus bench build clean
+.PHONY: help run console test deps system-deps tools infra-up infra-down infra-status lint typecheck proto-check build-check test-unit test-prometheus bench build clean
 
 help:
 	@echo "make run    start HishamOS embedded (all six services, PGlite, local bus) on http://127.0.0.1:$${PORT:-8080}"
@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 
 deps: node_modules/.installed
 
-# Debian packages the tests use: Java + Maven (Kafka's jars), Postgres 15, Prometheus + Alertmanager.
+# Debian packages the tests use: Java + Maven (Kafka's jars), Postgres 15, Prometheus + Alertmanager, Chromium (console tests).
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
@@ -32,13 +32,18 @@ system-deps:
 	[ -x /usr/lib/postgresql/15/bin/postgres ] || missing="$$missing postgresql-15"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	  command -v pg_ctlcluster >/dev/null && pg_ctlcluster 15 main stop 2>/dev/null || true; \
 	fi
 
-run: deps
+# The admin console is built once (Vite) so the gateway serves it at /console.
+console: deps
+	@[ -f services/agent-gateway/console/dist/index.html ] || npm run console:build
+
+run: deps console
 	libs/cli/bin/hishamos up
 
 infra-up: system-deps
@@ -59,6 +64,7 @@ lint: deps
 
 typecheck: deps
 	tsc -p tsconfig.json --noEmit
+	tsc -p services/agent-gateway/console/tsconfig.json --noEmit
 
 # The generated TypeScript matches proto/, buf lint passes, and nothing breaks main's contracts.
 proto-check: deps

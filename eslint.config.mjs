@@ -11,7 +11,7 @@ export default tseslint.config(
       'libs/contracts/src/gen/**',
       '**/*.js',
       '**/*.mjs',
-      '**/console/**',
+      'services/agent-gateway/console/**',
       'test-artifacts/**',
     ],
   },

@@ -21,7 +21,7 @@ execFileSync(
     '--config-file',
     '.swcrc',
     '--ignore',
-    '**/*.spec.ts,**/*.int-spec.ts,**/test/**,**/testing/**/*.spec.ts',
+    '**/*.spec.ts,**/*.int-spec.ts,**/test/**,**/agent-gateway/console/**',
     '--copy-files',
     '--quiet',
   ],

@@ -28,7 +28,7 @@ export class MeteringBudgetClient {
   /** Sets the user's daily hard limit (a decimal string of US dollars). */
   async setDailyBudget(userId: string, amountUsd: string, onBehalfOf: Identity): Promise<void> {
     try {
-      await this.client.request('POST', '/v1/budgets', {
+      await this.client.request('PUT', '/v1/budgets', {
         body: { scope: 'user', scopeId: userId, period: 'day', hardUsd: amountUsd },
         onBehalfOf,
       });

@@ -1,0 +1,2 @@
+export { ConsoleModule } from './console.module';
+export { CONSOLE_DIST, CONSOLE_NOT_BUILT, ConsoleFiles } from './console-files';
