@@ -1,0 +1,187 @@
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { ExecutionStatus, Topics, type PayloadInit } from '@hishamos/contracts';
+import type { SqlExecutor } from '@hishamos/persistence';
+import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
+import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { ExecutionRepository, type ExecutionRecord } from './execution.repository';
+
+/** A finished call to write: the execution row, and which events go with it. */
+export interface FinishedExecution {
+  record: ExecutionRecord;
+  /** Publish UsageRecorded (the call used tokens). */
+  usage: boolean;
+  /** Publish ExecutionCompleted (agent command executions). */
+  completed: boolean;
+}
+
+export function usageRecordedOf(r: ExecutionRecord, occurredAt = new Date()): PayloadInit<typeof Topics.UsageRecorded> {
+  return {
+    requestId: r.id,
+    userId: r.userId,
+    teamId: r.teamId ?? '',
+    agent: r.agent ?? '',
+    command: r.command ?? '',
+    provider: r.provider ?? '',
+    model: r.model ?? '',
+    usage: {
+      inputTokens: BigInt(r.inputTokens),
+      outputTokens: BigInt(r.outputTokens),
+      cachedInputTokens: BigInt(r.cachedInputTokens),
+    },
+    occurredAt: timestampFromDate(occurredAt),
+    runId: r.runId ?? '',
+    templateVersion: r.templateVersion !== undefined ? String(r.templateVersion) : '',
+    reservationId: r.reservationId ?? '',
+    streamed: r.streamed,
+    currency: 'USD',
+  };
+}
+
+export function executionCompletedOf(r: ExecutionRecord): PayloadInit<typeof Topics.ExecutionCompleted> {
+  return {
+    executionId: r.id,
+    idempotencyKey: r.idempotencyKey ?? '',
+    runId: r.runId ?? '',
+    stepId: r.stepId ?? '',
+    attempt: r.attempt ?? 0,
+    userId: r.userId,
+    teamId: r.teamId ?? '',
+    agent: r.agent ?? '',
+    command: r.command ?? '',
+    status: r.status === 'succeeded' ? ExecutionStatus.SUCCEEDED : ExecutionStatus.FAILED,
+    output: r.output ?? '',
+    sections: r.sections ?? {},
+    errorCode: r.errorCode ?? '',
+    errorMessage: r.errorMessage ?? '',
+    retryable: r.retryable ?? false,
+    provider: r.provider ?? '',
+    model: r.model ?? '',
+    usage: {
+      inputTokens: BigInt(r.inputTokens),
+      outputTokens: BigInt(r.outputTokens),
+      cachedInputTokens: BigInt(r.cachedInputTokens),
+    },
+    durationMs: BigInt(r.durationMs ?? 0),
+    templateVersion: r.templateVersion !== undefined ? String(r.templateVersion) : '',
+    offline: r.offline,
+    prompt: r.prompt ?? '',
+  };
+}
+
+/** Events of one run stay in order; otherwise a user's. */
+export const completedKey = (r: ExecutionRecord) => r.runId || r.userId;
+
+interface Pending {
+  item: FinishedExecution;
+  resolve: (written: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Writes finished executions: the execution row, UsageRecorded and ExecutionCompleted in ONE
+ * transaction (through the outbox). Calls that finish while a write is in flight are written together
+ * in the next transaction (group commit): each caller still waits for its own commit.
+ */
+@Injectable()
+export class ExecutionRecorder implements OnModuleDestroy {
+  private queue: Pending[] = [];
+  private flushing?: Promise<void>;
+  private static readonly MAX_BATCH = 256;
+
+  constructor(
+    @Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext,
+    private readonly repository: ExecutionRepository,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.flushing;
+  }
+
+  /** Resolves once committed: true when written, false when the execution had finished already. */
+  record(item: FinishedExecution): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.flushing) this.flushing = this.flush().finally(() => (this.flushing = undefined));
+    });
+  }
+
+  /** The stored execution (after `record` said another writer finished it first). */
+  stored(id: string): Promise<ExecutionRecord | undefined> {
+    return this.repository.get(id);
+  }
+
+  /** Writes in the caller's transaction (a consumer's), with the same events. */
+  async recordIn(tx: SqlExecutor, items: FinishedExecution[]): Promise<Set<string>> {
+    const written = await this.repository.writeFinished(
+      items.map((i) => i.record),
+      tx,
+    );
+    const mine = items.filter((i) => written.has(i.record.id));
+    const now = new Date();
+    const usage = mine.filter((i) => i.usage).map((i) => i.record);
+    const completed = mine.filter((i) => i.completed).map((i) => i.record);
+    if (usage.length)
+      await this.ctx.outbox.addMany(
+        tx,
+        Topics.UsageRecorded,
+        usage.map((r) => usageRecordedOf(r, now)),
+        usage.map((r) => ({ key: r.userId })),
+      );
+    if (completed.length)
+      await this.ctx.outbox.addMany(
+        tx,
+        Topics.ExecutionCompleted,
+        completed.map(executionCompletedOf),
+        completed.map((r) => ({ key: completedKey(r) })),
+      );
+    return written;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, ExecutionRecorder.MAX_BATCH);
+      try {
+        const written = await this.ctx.db.transaction((tx) =>
+          this.recordIn(
+            tx,
+            batch.map((p) => p.item),
+          ),
+        );
+        for (const p of batch) this.settled(p, written.has(p.item.record.id));
+      } catch (error) {
+        if (batch.length === 1) {
+          batch[0].reject(error);
+          continue;
+        }
+        // One bad row must not fail the others: write them one by one.
+        for (const p of batch) {
+          try {
+            const written = await this.ctx.db.transaction((tx) => this.recordIn(tx, [p.item]));
+            this.settled(p, written.has(p.item.record.id));
+          } catch (e) {
+            p.reject(e);
+          }
+        }
+      }
+    }
+  }
+
+  private settled(p: Pending, written: boolean): void {
+    if (written) this.count(p.item);
+    p.resolve(written);
+  }
+
+  /** Counts a written execution in the metrics (executions by agent and status, tokens). */
+  count(item: FinishedExecution): void {
+    const r = item.record;
+    if (r.kind === 'command' && r.agent) this.metrics.executions.inc({ agent: r.agent, status: r.status });
+    if (item.usage && r.provider && r.model)
+      this.metrics.countTokens(r.provider, r.model, {
+        inputTokens: r.inputTokens,
+        outputTokens: r.outputTokens,
+        cachedInputTokens: r.cachedInputTokens,
+      });
+  }
+}
