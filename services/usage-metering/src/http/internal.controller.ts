@@ -1,0 +1,42 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiError, ServiceOnly } from '@hishamos/platform';
+import { ReleaseReservationUseCase } from '../usecases/release-reservation/release-reservation.usecase';
+import { ReserveBudgetCommand } from '../usecases/reserve-budget/reserve-budget.command';
+import { ReserveBudgetUseCase } from '../usecases/reserve-budget/reserve-budget.usecase';
+import { GetUserSpendUseCase } from '../usecases/get-user-spend/get-user-spend.usecase';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The gateway's budget API: reserve before a provider call, release when it failed, read spend. */
+@Controller('internal/v1')
+export class InternalController {
+  constructor(
+    private readonly reserveBudget: ReserveBudgetUseCase,
+    private readonly releaseReservation: ReleaseReservationUseCase,
+    private readonly userSpend: GetUserSpendUseCase,
+  ) {}
+
+  @ServiceOnly('agent-gateway')
+  @Post('reservations')
+  @HttpCode(201)
+  reserve(@Body() command: ReserveBudgetCommand) {
+    return this.reserveBudget.execute(command);
+  }
+
+  @ServiceOnly('agent-gateway')
+  @Post('reservations/:id/release')
+  @HttpCode(200)
+  release(@Param('id') id: string) {
+    if (!UUID.test(id)) throw ApiError.badRequest('id', 'is not a reservation id');
+    return this.releaseReservation.execute({ reservationId: id });
+  }
+
+  @ServiceOnly('agent-gateway')
+  @Get('spend/users/:userId')
+  spend(@Param('userId') userId: string, @Query('teamId') teamId?: string) {
+    if (!userId || userId.length > 200) throw ApiError.badRequest('userId', 'is required');
+    if (teamId !== undefined && (typeof teamId !== 'string' || teamId.length > 200))
+      throw ApiError.badRequest('teamId', 'is not a team id');
+    return this.userSpend.execute({ userId, teamId });
+  }
+}

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import type { SqlExecutor } from '@hishamos/persistence';
+import type { PeriodStarts } from '../domain/periods';
+import type { Scope } from './spend.repository';
+
+export interface ReserveParams {
+  requestId: string;
+  userId: string;
+  teamId: string;
+  provider: string;
+  model: string;
+  agent: string;
+  command: string;
+  inputTokens: number;
+  maxOutputTokens: number;
+  now: Date;
+  ttlSeconds: number;
+  starts: PeriodStarts;
+  /** Wait for the WAL flush at commit (RESERVATION_SYNCHRONOUS_COMMIT). */
+  synchronousCommit: boolean;
+}
+
+export interface ReserveResult {
+  outcome: 'existing' | 'granted' | 'denied' | 'unpriced' | 'missing_counters';
+  reservation_id: string | null;
+  amount_usd: string | null;
+  expires_at: string | null;
+  budget_id: string | null;
+  scope: Scope | null;
+  scope_id: string | null;
+  period: 'day' | 'week' | 'month' | null;
+  period_start: string | null;
+  limit_usd: string | null;
+  spent_usd: string | null;
+  reserved_usd: string | null;
+}
+
+export interface Settlement {
+  reservationId: string;
+  /** Actual cost (decimal string), null when unpriced. */
+  cost: string | null;
+}
+
+export interface CounterRelease {
+  scope: Scope;
+  scope_id: string;
+  period: 'day' | 'week' | 'month';
+  period_start: string;
+  amount: string;
+}
+
+export interface ReservationRow {
+  id: string;
+  request_id: string;
+  user_id: string;
+  team_id: string;
+  provider: string;
+  model: string;
+  amount_usd: string;
+  status: 'active' | 'settled' | 'released' | 'expired';
+  created_at: string;
+  expires_at: string;
+  closed_at: string | null;
+  actual_cost_usd: string | null;
+}
+
+const RESERVE_SQL = `SELECT outcome, reservation_id, amount_usd::text AS amount_usd, expires_at, budget_id, scope, scope_id,
+       period, period_start::text AS period_start, limit_usd::text AS limit_usd, spent_usd::text AS spent_usd,
+       reserved_usd::text AS reserved_usd
+  FROM reserve_budget($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11, $12::date, $13::date, $14::date, $15)`;
+
+/** Reservations: the atomic grant (reserve_budget), settlement, release and expiry. */
+@Injectable()
+export class ReservationRepository {
+  /** One round trip: grant, deny, or say which counters are missing. */
+  async reserve(db: SqlExecutor, p: ReserveParams): Promise<ReserveResult> {
+    const rows = await db.query<Omit<ReserveResult, 'expires_at'> & { expires_at: Date | string | null }>(RESERVE_SQL, [
+      p.requestId,
+      p.userId,
+      p.teamId,
+      p.provider,
+      p.model,
+      p.agent,
+      p.command,
+      p.inputTokens,
+      p.maxOutputTokens,
+      p.now.toISOString(),
+      p.ttlSeconds,
+      p.starts.day,
+      p.starts.week,
+      p.starts.month,
+      p.synchronousCommit,
+    ]);
+    const r = rows[0];
+    const expires = r.expires_at instanceof Date ? r.expires_at.toISOString() : r.expires_at;
+    return { ...r, expires_at: expires ? new Date(expires).toISOString() : null };
+  }
+
+  /**
+   * Settles the active reservations these usage records carry (their reservation_id) at their actual
+   * cost, exactly once (a reservation released or expired meanwhile is left alone). Returns what to take off each counter they were held against.
+   */
+  async settle(
+    tx: SqlExecutor,
+    settlements: Settlement[],
+    now: Date,
+  ): Promise<{ settled: number; releases: CounterRelease[] }> {
+    if (settlements.length === 0) return { settled: 0, releases: [] };
+    const rows = await tx.query<{ settled: string; releases: CounterRelease[] | null }>(
+      `WITH s AS (
+         SELECT * FROM unnest($1::uuid[], $2::numeric[]) AS s (reservation_id, cost)
+       ),
+       settled AS (
+         UPDATE reservations r SET status = 'settled', closed_at = $3::timestamptz, actual_cost_usd = s.cost
+           FROM s
+          WHERE r.status = 'active' AND r.id = s.reservation_id
+         RETURNING r.id, r.amount_usd, r.counter_ids
+       ),
+       per_counter AS (
+         SELECT c.scope, c.scope_id, c.period, c.period_start::text AS period_start, sum(st.amount_usd)::text AS amount
+           FROM settled st
+           CROSS JOIN LATERAL unnest(st.counter_ids) AS u (cid)
+           JOIN spend_counters c ON c.id = u.cid
+          GROUP BY c.scope, c.scope_id, c.period, c.period_start
+       )
+       SELECT (SELECT count(*) FROM settled)::text AS settled, (SELECT json_agg(per_counter) FROM per_counter) AS releases`,
+      [settlements.map((s) => s.reservationId), settlements.map((s) => s.cost), now.toISOString()],
+    );
+    return { settled: Number(rows[0]?.settled ?? 0), releases: rows[0]?.releases ?? [] };
+  }
+
+  /** Closes active reservations (released or expired) and frees their amounts. Returns the ids closed. */
+  async close(db: SqlExecutor, ids: string[], status: 'released' | 'expired', now: Date): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await db.query<{ id: string }>(`SELECT id FROM close_reservations($1::uuid[], $2, $3::timestamptz)`, [
+      ids,
+      status,
+      now.toISOString(),
+    ]);
+    return rows.map((r) => r.id);
+  }
+
+  /** Active reservations past their expiry, oldest first. */
+  async expiredIds(db: SqlExecutor, now: Date, limit: number): Promise<string[]> {
+    const rows = await db.query<{ id: string }>(
+      `SELECT id FROM reservations WHERE status = 'active' AND expires_at <= $1::timestamptz ORDER BY expires_at LIMIT $2`,
+      [now.toISOString(), limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Deletes reservations closed before `before`. */
+  async purgeClosed(db: SqlExecutor, before: Date): Promise<number> {
+    const r = await db.run(
+      `DELETE FROM reservations WHERE id IN (
+         SELECT id FROM reservations WHERE status <> 'active' AND closed_at < $1::timestamptz LIMIT 5000)`,
+      [before.toISOString()],
+    );
+    return r.rowCount;
+  }
+
+  async get(db: SqlExecutor, id: string): Promise<ReservationRow | undefined> {
+    const rows = await db.query<ReservationRow>(
+      `SELECT id, request_id, user_id, team_id, provider, model, amount_usd::text AS amount_usd, status,
+              created_at, expires_at, closed_at, actual_cost_usd::text AS actual_cost_usd
+         FROM reservations WHERE id = $1::uuid`,
+      [id],
+    );
+    return rows[0];
+  }
+}
