@@ -10,7 +10,7 @@ export NX_NO_CLOUD := true
 export NX_TUI := false
 export SWC_NODE_PROJECT := $(ROOT)/tsconfig.json
 
-.PHONY: help run console test deps system-deps tools infra-up infra-down infra-status lint typecheck proto-check build-check test-unit test-prometheus bench build clean
+.PHONY: help run console test e2e deps system-deps tools infra-up infra-down infra-status lint typecheck proto-check build-check test-unit test-prometheus bench build clean
 
 help:
 	@echo "make run    start HishamOS embedded (all six services, PGlite, local bus) on http://127.0.0.1:$${PORT:-8080}"
@@ -87,6 +87,10 @@ build-check: deps
 
 test-unit: deps infra-up tools
 	HISHAMOS_REQUIRE_INFRA=1 nx run-many -t test --parallel=1 --outputStyle=stream
+
+# The distributed end-to-end suite (e2e/README.md): six service processes, Kafka, Postgres, Prometheus, Alertmanager.
+e2e: deps system-deps infra-up
+	HISHAMOS_REQUIRE_INFRA=1 nx run @hishamos/e2e:e2e --outputStyle=stream
 
 test-prometheus: system-deps
 	scripts/check-prometheus.sh

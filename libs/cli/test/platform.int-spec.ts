@@ -8,7 +8,7 @@ import { requireKafka, requirePostgresDatabase, waitFor } from '@hishamos/testin
 import { definition as feedbackMl } from '@hishamos/feedback-ml';
 import { ALL_SERVICES } from '../src/services';
 
-jest.setTimeout(120000);
+jest.setTimeout(300000);
 const zeroPorts = Object.fromEntries(SERVICE_NAMES.map((n) => [n, 0]));
 
 describe('embedded platform (all six services in one process, PGlite, local bus)', () => {
