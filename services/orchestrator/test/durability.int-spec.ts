@@ -246,7 +246,7 @@ describe('orchestrator durability and limits, as real OS processes', () => {
     expect(lastFair).toBeLessThan(140);
     process.stdout.write(
       `limits test: max in flight ${JSON.stringify(Object.fromEntries(env.executor.maxInFlight))}, total ${env.executor.maxTotal}, ` +
-        `runs ${maxOverlap(runIntervals)}; last small-user task started at position ${lastFair + 1} of 200\n`,
+        `runs ${env.executor.maxRuns}; last small-user task started at position ${lastFair + 1} of 200\n`,
     );
   });
 });
