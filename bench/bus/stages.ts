@@ -3,9 +3,11 @@
  * when run.ts's end-to-end figure is low. Every stage uses the real library:
  *
  *   outbox-add      Outbox.add per event inside db.transaction (<batch> per transaction), no relay running
+ *   outbox-add-many Outbox.addMany of <batch> events per transaction (one INSERT), no relay running
  *   relay           OutboxRelay draining <events> committed outbox rows to Kafka (the library's default batch)
  *   consume-effect  bus.subscribe over a topic already holding <events> events; handler INSERTs one effect row
  *   consume-noop    the same with a handler that does nothing (the bus's own cost: decode, idempotency, commit)
+ *   consume-batch-effect  bus.subscribeBatch over the same pre-filled topic; one effect INSERT (unnest) per batch
  *
  * The consume stages include the consumer group's join (a few hundred ms at most on the local broker).
  *
@@ -42,7 +44,14 @@ import {
   TOPIC,
 } from './fixture';
 
-const STAGES = ['outbox-add', 'relay', 'consume-effect', 'consume-noop'] as const;
+const STAGES = [
+  'outbox-add',
+  'outbox-add-many',
+  'relay',
+  'consume-effect',
+  'consume-noop',
+  'consume-batch-effect',
+] as const;
 type Stage = (typeof STAGES)[number];
 
 const USAGE = `usage: node -r @swc-node/register bench/bus/stages.ts [--events N] [--batch N] [--partitions N] [--payload N] [--stages LIST] [--timeout S] [--out NAME]
@@ -84,12 +93,18 @@ function newBus(ctx: Ctx, prefix: string, source: string): TransportEventBus {
   ) as TransportEventBus;
 }
 
-async function fillOutbox(ctx: Ctx, outbox: Outbox): Promise<void> {
+async function fillOutbox(ctx: Ctx, outbox: Outbox, many = false): Promise<void> {
   for (let start = 0; start < opts.events; start += opts.batch) {
     checkDeadline(ctx.deadline, 'filling the outbox');
     const end = Math.min(opts.events, start + opts.batch);
     await ctx.producerDb.transaction(async (tx) => {
-      for (let i = start; i < end; i++) await outbox.add(tx, TOPIC, taskPayload(i, ctx.pad), { key: keyOf(i) });
+      if (many) {
+        const payloads = [];
+        for (let i = start; i < end; i++) payloads.push(taskPayload(i, ctx.pad));
+        await outbox.addMany(tx, TOPIC, payloads, (_, j) => ({ key: keyOf(start + j) }));
+      } else {
+        for (let i = start; i < end; i++) await outbox.add(tx, TOPIC, taskPayload(i, ctx.pad), { key: keyOf(i) });
+      }
     });
   }
 }
@@ -134,14 +149,14 @@ async function runStage(stage: Stage, ctx: Ctx): Promise<StageResult> {
   let relay: OutboxRelay | undefined;
   try {
     await producer.start([TOPIC]);
-    if (stage === 'outbox-add') {
-      const r = await measure(stage, () => fillOutbox(ctx, new Outbox('bench-producer')));
+    if (stage === 'outbox-add' || stage === 'outbox-add-many') {
+      const r = await measure(stage, () => fillOutbox(ctx, new Outbox('bench-producer'), stage === 'outbox-add-many'));
       const rows = await count(ctx.producerDb, 'outbox');
-      if (rows !== n) throw new Error(`outbox-add: ${rows} outbox rows, expected ${n}`);
+      if (rows !== n) throw new Error(`${stage}: ${rows} outbox rows, expected ${n}`);
       return r;
     }
     if (stage === 'relay') {
-      await fillOutbox(ctx, new Outbox('bench-producer'));
+      await fillOutbox(ctx, new Outbox('bench-producer'), true);
       relay = new OutboxRelay(ctx.producerDb, producer.transport, undefined);
       const r = await measure(stage, async () => {
         relay!.start();
@@ -165,16 +180,28 @@ async function runStage(stage: Stage, ctx: Ctx): Promise<StageResult> {
     }
     await consumer.start([TOPIC]);
     const group = `${prefix}-consumer`;
-    const effect = stage === 'consume-effect';
+    const effect = stage === 'consume-effect' || stage === 'consume-batch-effect';
     const r = await measure(stage, async () => {
-      await consumer.subscribe(group, TOPIC, ctx.consumerDb, async (ev, { tx }) => {
-        if (effect)
-          await tx.query('INSERT INTO effects (event_id, task_id, requested_by) VALUES ($1, $2, $3)', [
-            ev.attributes.id,
-            ev.payload.taskId,
-            ev.payload.requestedBy,
-          ]);
-      });
+      if (stage === 'consume-batch-effect')
+        await consumer.subscribeBatch(group, TOPIC, ctx.consumerDb, async (events, { tx }) => {
+          await tx.query(
+            `INSERT INTO effects (event_id, task_id, requested_by) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
+            [
+              events.map((ev) => ev.attributes.id),
+              events.map((ev) => ev.payload.taskId),
+              events.map((ev) => ev.payload.requestedBy),
+            ],
+          );
+        });
+      else
+        await consumer.subscribe(group, TOPIC, ctx.consumerDb, async (ev, { tx }) => {
+          if (effect)
+            await tx.query('INSERT INTO effects (event_id, task_id, requested_by) VALUES ($1, $2, $3)', [
+              ev.attributes.id,
+              ev.payload.taskId,
+              ev.payload.requestedBy,
+            ]);
+        });
       await until(
         async () => (await count(ctx.consumerDb, 'processed_events')) >= n,
         `${stage}: ${n} processed events`,

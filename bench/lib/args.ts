@@ -1,5 +1,5 @@
 /**
- * Parses `--name value`, `--name=value` and bare `--flag` arguments against typed defaults.
+ * Parses `--name value`, `--name=value`, bare `--flag` and `--flag true|false` arguments against typed defaults.
  * Unknown flags and malformed numbers are errors (a benchmark must not silently run with a typo).
  */
 export function parseArgs<T extends Record<string, number | string | boolean>>(
@@ -19,8 +19,8 @@ export function parseArgs<T extends Record<string, number | string | boolean>>(
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     if (!(name in defaults)) throw new Error(`unknown option --${name}\n${usage}`);
     const kind = typeof defaults[name];
-    if (kind === 'boolean' && eq < 0) {
-      out[name] = true;
+    if (kind === 'boolean' && eq < 0 && argv[i + 1] !== 'true' && argv[i + 1] !== 'false') {
+      out[name] = true; // a bare flag; `--flag false`, `--flag=false` set it explicitly
       continue;
     }
     const raw = eq >= 0 ? arg.slice(eq + 1) : argv[++i];

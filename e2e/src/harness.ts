@@ -1,9 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Pool } from 'pg';
 import { SERVICE_NAMES, SERVICES, type ServiceName } from '@hishamos/contracts';
 import { migrateCommand } from '@hishamos/cli';
-import { requireKafka, requirePostgresDatabase, waitFor } from '@hishamos/testing';
+import { serviceCredential } from '@hishamos/platform';
+import { requireKafka, requirePostgresDatabase } from '@hishamos/testing';
+import { Api } from './api';
+import { PrivateInfra } from './infra';
 import { startPrometheusStack, type PrometheusStack } from './observability';
 import { freePort } from './ports';
 import { kill9, startProcess, stopProcess, type ManagedProcess } from './processes';
@@ -23,7 +27,15 @@ export interface HarnessOptions {
   /** Extra environment per service (provider URLs, SMTP, PagerDuty...), or for all of them under '*'. */
   env?: Partial<Record<ServiceName | '*', Record<string, string>>>;
   prometheus?: { pagerDutyUrl: string; pagerDutyRoutingKey: string };
+  /**
+   * `private` (default): a Kafka broker and a Postgres cluster of the harness's own (scripts/infra on free
+   * ports), which the fault scenarios may stop and restart. `shared`: the machine's broker and Postgres
+   * (make infra-up) with a fresh database and a topic prefix; they are never stopped.
+   */
+  infra?: 'private' | 'shared';
 }
+const alphanumeric = (n: number) =>
+  Array.from(randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 62]).join('');
 
 /**
  * The platform as platform teams run it: each of the six services its own OS process in
@@ -42,9 +54,12 @@ export class Harness {
     ServiceName,
     string
   >;
+  /** The gateway's bootstrap admin API key (HISHAMOS_BOOTSTRAP_API_KEY), so it is never printed. */
+  readonly adminKey = `hos_${alphanumeric(8).toLowerCase()}_${alphanumeric(40)}`;
   brokers: string[] = [];
   adminUrl = '';
   private dropDb?: () => Promise<void>;
+  private infra?: PrivateInfra;
   readonly ports = {} as Record<ServiceName, number>;
   readonly processes = new Map<ServiceName, ManagedProcess>();
   prometheus?: PrometheusStack;
@@ -63,12 +78,55 @@ export class Harness {
     return u.toString();
   }
 
+  /** The gateway's public API as the bootstrap admin (`.as(key)` for someone else). */
+  api(): Api {
+    return new Api(this.url('agent-gateway'), this.adminKey);
+  }
+
+  /** A service's internal API with the credential of `caller` (what another service presents). */
+  internal(service: ServiceName, caller: ServiceName): Api {
+    return new Api(this.url(service), serviceCredential(this.serviceToken, caller));
+  }
+
+  private pool?: Pool;
+
+  /** Queries the install's database as the admin (tables are in each service's schema: schema(service)). */
+  async sql<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = []) {
+    this.pool ??= new Pool({ connectionString: this.adminUrl, max: 3 });
+    return (await this.pool.query<T>(text, params)).rows;
+  }
+
+  schema(service: ServiceName): string {
+    return SERVICES[service].schema;
+  }
+
+  /** Every secret value this install was given: none may appear in a log, an event, a metric or a trace. */
+  secretValues(): Record<string, string> {
+    const out: Record<string, string> = {
+      SERVICE_TOKEN: this.serviceToken,
+      ENCRYPTION_KEY: this.encryptionKey,
+      HISHAMOS_BOOTSTRAP_API_KEY: this.adminKey,
+      ALERTMANAGER_WEBHOOK_TOKEN: this.alertmanagerToken,
+    };
+    for (const n of SERVICE_NAMES) out[`database password of ${n}`] = this.passwords[n];
+    return out;
+  }
+
   async start(services: readonly ServiceName[] = SERVICE_NAMES): Promise<void> {
     mkdirSync(join(this.dir, 'logs'), { recursive: true });
-    this.brokers = await requireKafka();
-    const pg = await requirePostgresDatabase('e2e');
-    this.adminUrl = pg.url;
-    this.dropDb = pg.drop;
+    if (this.options.infra === 'shared') {
+      this.brokers = await requireKafka();
+      const pg = await requirePostgresDatabase('e2e');
+      this.adminUrl = pg.url;
+      this.dropDb = pg.drop;
+    } else {
+      const infra = new PrivateInfra(REPO, this.dir, this.runId);
+      this.infra = infra;
+      this.dropDb = () => infra.destroy();
+      await infra.start();
+      this.brokers = infra.brokers;
+      this.adminUrl = infra.adminUrl;
+    }
     const env: Record<string, string | undefined> = { DATABASE_ADMIN_URL: this.adminUrl };
     for (const n of SERVICE_NAMES)
       env[`HISHAMOS_DB_PASSWORD_${n.toUpperCase().replace(/-/g, '_')}`] = this.passwords[n];
@@ -107,10 +165,14 @@ export class Harness {
       KAFKA_BROKERS: this.brokers.join(','),
       KAFKA_TOPIC_PREFIX: this.topicPrefix,
       KAFKA_TOPIC_PARTITIONS: '3',
+      // A killed service's consumers leave their groups after this (Kafka's default 30 s would stall
+      // the restarted process's partitions that long).
+      KAFKA_SESSION_TIMEOUT_MS: '10000',
       SERVICE_TOKEN: this.serviceToken,
       HISHAMOS_DATA_DIR: join(this.dir, 'data', service),
       ALERTMANAGER_WEBHOOK_TOKEN: this.alertmanagerToken,
       ...(service === 'secrets' ? { ENCRYPTION_KEY: `k1:${this.encryptionKey}` } : {}),
+      ...(service === 'agent-gateway' ? { HISHAMOS_BOOTSTRAP_API_KEY: this.adminKey } : {}),
       ...urls,
       ...this.options.env?.['*'],
       ...this.options.env?.[service],
@@ -127,16 +189,23 @@ export class Harness {
     this.processes.set(service, p);
     let exited: string | undefined;
     p.child.once('exit', (code, signal) => (exited = `exited (${code ?? signal})`));
-    await waitFor(
-      async () => {
-        if (exited) throw new Error(`${service} ${exited}; log: ${p.log}\n${this.tail(service)}`);
-        const r = await fetch(`${this.url(service)}/health/ready`, { signal: AbortSignal.timeout(2000) });
-        return r.ok;
-      },
-      { what: `${service} ready`, timeoutMs: 90000, intervalMs: 250 },
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${this.tail(service)}`);
-    });
+    // Ready (database and bus) and started (hishamos_service_up 1: consumers subscribed, seeds loaded).
+    const deadline = Date.now() + 240000;
+    for (;;) {
+      if (exited) throw new Error(`${service} ${exited}; log: ${p.log}\n${this.tail(service)}`);
+      const started = await fetch(`${this.url(service)}/health/ready`, { signal: AbortSignal.timeout(2000) })
+        .then(async (r) =>
+          r.ok
+            ? /^hishamos_service_up(\{[^}]*\})? 1$/m.test(
+                await (await fetch(`${this.url(service)}/metrics`, { signal: AbortSignal.timeout(2000) })).text(),
+              )
+            : false,
+        )
+        .catch(() => false);
+      if (started) return;
+      if (Date.now() > deadline) throw new Error(`${service} did not start within 240 s\n${this.tail(service)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   tail(service: ServiceName, lines = 30): string {
@@ -157,6 +226,33 @@ export class Harness {
     await this.startService(service);
   }
 
+  private privateInfra(): PrivateInfra {
+    if (!this.infra) throw new Error('the shared Kafka and Postgres are never stopped by tests: use infra: private');
+    return this.infra;
+  }
+
+  /** Stops the harness's Kafka broker (scripts/infra/kafka.sh stop). */
+  stopKafka(): Promise<void> {
+    return this.privateInfra().stopKafka();
+  }
+
+  /** Starts the broker again (its data kept). */
+  startKafka(): Promise<void> {
+    return this.privateInfra().startKafka();
+  }
+
+  /** Stops the harness's Postgres (scripts/infra/postgres.sh stop: fast shutdown, connections cut). */
+  async stopPostgres(): Promise<void> {
+    const infra = this.privateInfra();
+    await this.pool?.end().catch(() => undefined);
+    this.pool = undefined;
+    await infra.stopPostgres();
+  }
+
+  startPostgres(): Promise<void> {
+    return this.privateInfra().startPostgres();
+  }
+
   /** Every log file the harness captured (services, Prometheus, Alertmanager). */
   logFiles(): string[] {
     const files = readdirSync(join(this.dir, 'logs')).map((f) => join(this.dir, 'logs', f));
@@ -168,6 +264,7 @@ export class Harness {
   async stop(): Promise<void> {
     await Promise.all([...this.processes.values()].map((p) => stopProcess(p)));
     await this.prometheus?.stop();
+    await this.pool?.end().catch(() => undefined);
     await this.dropDb?.();
   }
 }

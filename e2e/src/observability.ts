@@ -12,8 +12,8 @@ export interface PrometheusStack {
 
 /**
  * Debian's Prometheus scraping every service each second with the project's rule files, and
- * Debian's Alertmanager routing every alert to the alerting service's receiver and critical ones
- * to a PagerDuty Events API v2 endpoint.
+ * Debian's Alertmanager routing every alert to the alerting service's receiver, and critical ones
+ * and ProviderCircuitOpen to a PagerDuty Events API v2 endpoint.
  */
 export async function startPrometheusStack(opts: {
   repo: string;
@@ -54,6 +54,9 @@ export async function startPrometheusStack(opts: {
       routes: [
         { receiver: 'hishamos-alerting', continue: true },
         { receiver: 'pagerduty-critical', matchers: ['severity="critical"'] },
+        // deploy/prometheus/rules gives ProviderCircuitOpen severity "error", which the example routing
+        // (deploy/alertmanager) sends to Slack only; an on-call team that pages on it adds this route.
+        { receiver: 'pagerduty-critical', matchers: ['alertname="ProviderCircuitOpen"'] },
       ],
     },
     receivers: [

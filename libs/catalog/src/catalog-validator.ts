@@ -127,6 +127,17 @@ function validateCommand(command: CommandSeed, add: (field: string, message: str
   }
 }
 
+/**
+ * Every problem with one command on its own (the seed schema, placeholders against the input schema,
+ * schemas that compile, distinct output section titles); `field` is relative to the command. Used for
+ * template versions written through the API (admin edits, suggestions), which are not in a catalog.
+ */
+export function validateCommandSeed(command: CommandSeed): { field: string; message: string }[] {
+  const problems: { field: string; message: string }[] = [];
+  validateCommand(command, (field, message) => problems.push({ field, message }));
+  return problems;
+}
+
 /** Every problem with the catalog, per the rules of seeds/FORMAT.md; empty when it is valid. */
 export function validateCatalog(catalog: Catalog, options: ValidateCatalogOptions = {}): CatalogProblem[] {
   const requireRoster = options.requireRoster ?? true;

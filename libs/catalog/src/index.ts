@@ -28,7 +28,12 @@ export {
   SEED_CATEGORY_COMMANDS,
 } from './agent-roster';
 export { loadCatalog, readCatalog, type ReadCatalogResult } from './seed-loader';
-export { validateCatalog, promptCapabilities, type ValidateCatalogOptions } from './catalog-validator';
+export {
+  validateCatalog,
+  validateCommandSeed,
+  promptCapabilities,
+  type ValidateCatalogOptions,
+} from './catalog-validator';
 export { validateWorkflow, findCycles, type WorkflowContext } from './workflow-validator';
 export { parseReference, valueReferences, resolveInputs, type WorkflowReference } from './workflow-reference';
 export {

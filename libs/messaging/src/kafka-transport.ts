@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type Consumer, type Producer, CompressionTypes } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type Message, type Producer, CompressionTypes } from 'kafkajs';
 import type {
   BatchHandler,
   ReceivedMessage,
@@ -29,6 +29,44 @@ function toHeaders(
     out[k] = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
   }
   return out;
+}
+
+/**
+ * Commits a consumer's offsets in the background, at most one request in flight: offsets that arrive
+ * meanwhile are merged (the highest per partition) into the next request. The handler does not wait
+ * for the broker, so a partition's next batch starts one round trip earlier. A commit still happens
+ * only after the handler's transaction committed; one that fails or is lost (crash, rebalance) means
+ * the messages are delivered again, and consumers deduplicate them.
+ */
+class OffsetCommitter {
+  private readonly pending = new Map<string, { topic: string; partition: number; offset: string }>();
+  private inFlight?: Promise<void>;
+
+  constructor(private readonly consumer: Consumer) {}
+
+  add(topic: string, partition: number, offset: string): void {
+    const key = `${topic}\u0000${partition}`;
+    const prev = this.pending.get(key);
+    if (!prev || BigInt(offset) > BigInt(prev.offset)) this.pending.set(key, { topic, partition, offset });
+    this.inFlight ??= this.drain();
+  }
+
+  /** Resolves once every offset added so far has been sent (or failed). */
+  async flush(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.size > 0) {
+        const offsets = [...this.pending.values()];
+        this.pending.clear();
+        await this.consumer.commitOffsets(offsets).catch(() => undefined); // kafkajs has retried already
+      }
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
 }
 
 /** Kafka through kafkajs: idempotent producer with acks=all; offsets committed only by the handler. */
@@ -63,30 +101,59 @@ export class KafkaTransport implements Transport {
     const admin = this.requireAdmin();
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic,
-        numPartitions: this.options.partitions ?? 6,
-        replicationFactor: this.options.replicationFactor ?? 1,
-      })),
-    });
+    let createError: unknown;
+    if (missing.length > 0) {
+      // Several services boot at once and race to create the same topics: "already exists", or a
+      // metadata read that is briefly behind, is not a failure; the wait below decides.
+      await admin
+        .createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: this.options.partitions ?? 6,
+            replicationFactor: this.options.replicationFactor ?? 1,
+          })),
+        })
+        .catch((e: unknown) => {
+          createError = e;
+        });
+    }
+    // A topic another process just created may not have leaders in this client's metadata yet.
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      try {
+        const meta = await admin.fetchTopicMetadata({ topics });
+        const ready = meta.topics.every(
+          (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0),
+        );
+        if (ready) return;
+      } catch (e) {
+        if (Date.now() > deadline) throw createError ?? e;
+      }
+      if (Date.now() > deadline)
+        throw createError ?? new Error(`Kafka topics have no leaders after 30 s: ${topics.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   async send(messages: WireMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const producer = this.producer;
     if (!producer) throw new Error('Kafka transport is not connected');
-    const byTopic = new Map<string, WireMessage[]>();
-    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+    const byTopic = new Map<string, Message[]>();
+    for (const m of messages) {
+      let list = byTopic.get(m.topic);
+      if (!list) byTopic.set(m.topic, (list = []));
+      // A Buffer view of the bytes, not a copy.
+      const value = Buffer.isBuffer(m.value)
+        ? m.value
+        : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength);
+      list.push({ key: m.key, value, headers: m.headers });
+    }
     await producer.sendBatch({
       acks: -1,
       compression: CompressionTypes.None,
-      topicMessages: [...byTopic.entries()].map(([topic, ms]) => ({
-        topic,
-        messages: ms.map((m) => ({ key: m.key, value: Buffer.from(m.value), headers: m.headers })),
-      })),
+      topicMessages: [...byTopic.entries()].map(([topic, ms]) => ({ topic, messages: ms })),
     });
   }
 
@@ -108,6 +175,7 @@ export class KafkaTransport implements Transport {
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     let running = true;
+    const committer = new OffsetCommitter(consumer);
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -124,9 +192,7 @@ export class KafkaTransport implements Transport {
         await handler(messages, {
           commit: async (message) => {
             resolveOffset(message.offset);
-            await consumer.commitOffsets([
-              { topic: message.topic, partition: message.partition, offset: (BigInt(message.offset) + 1n).toString() },
-            ]);
+            committer.add(message.topic, message.partition, (BigInt(message.offset) + 1n).toString());
           },
           isRunning: () => running && isRunning() && !isStale(),
           heartbeat,
@@ -136,6 +202,7 @@ export class KafkaTransport implements Transport {
     return {
       stop: async () => {
         running = false;
+        await committer.flush();
         await consumer.disconnect();
         this.consumers.delete(consumer);
       },

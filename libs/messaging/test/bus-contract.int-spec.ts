@@ -6,7 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Topics, decodeEvent } from '@hishamos/contracts';
 import type { Database } from '@hishamos/persistence';
-import { Outbox, OutboxRelay, TransportEventBus, type EventBus } from '@hishamos/messaging';
+import {
+  buildMessage,
+  NonRetryableError,
+  Outbox,
+  OutboxRelay,
+  TransportEventBus,
+  type EventBus,
+} from '@hishamos/messaging';
 import { requireKafka, requirePostgresDatabase, waitFor } from '@hishamos/testing';
 import { openBus, openServiceDb, REPO, type FixtureConfig, type Kind } from './fixtures/bus-fixture';
 
@@ -30,12 +37,13 @@ function spawnChild(cfg: object): Promise<ChildProcess> {
   });
 }
 
-/** Reads a DLQ topic with a plain consumer (Kafka) or the local log table. */
+/** Reads a DLQ topic (at least `min` messages) with a plain consumer (Kafka) or the local log table. */
 async function readDlq(
   kind: Kind,
   cfg: FixtureConfig,
   busDbUrl: () => Database | undefined,
   topic: string,
+  min = 1,
 ): Promise<{ value: Buffer; headers: Record<string, string> }[]> {
   if (kind === 'local') {
     const rows = await busDbUrl()!.query<{ value: Buffer; headers: Record<string, string> }>(
@@ -56,7 +64,7 @@ async function readDlq(
       got.push({ value: message.value!, headers });
     },
   });
-  await waitFor(() => got.length > 0, { what: 'dlq message', timeoutMs: 30000 });
+  await waitFor(() => got.length >= min, { what: `${min} dlq message(s)`, timeoutMs: 30000 });
   await consumer.disconnect();
   return got;
 }
@@ -107,53 +115,56 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
     for (const k of keys) expect(seen.get(k)).toEqual(Array.from({ length: 40 }, (_, i) => i));
   });
 
-  it('redelivers uncommitted messages after the consumer process is killed with SIGKILL, with one effect each', async () => {
-    const group = `kill-${randomUUID()}`;
-    const deliveries = join(mkdtempSync(join(tmpdir(), 'kill-')), 'deliveries.log');
-    const producer = await newBus('producer');
-    const total = 150;
-    for (let n = 0; n < total; n++)
-      await producer.publish(Topics.TaskRequested, { taskId: String(n) }, { key: `k${n % 3}` });
-    const dir = mkdtempSync(join(tmpdir(), 'hang-'));
-    const childCfg = { ...cfg, group, deliveries, delayMs: 5 };
-    // Each of the first two consumers hangs inside its transaction on its 40th delivery and is killed there,
-    // so at least one message is provably in flight (handled, not committed) when the process dies.
-    const inFlight: string[] = [];
-    let child: ChildProcess | undefined;
-    for (const round of [1, 2]) {
-      const hangFile = join(dir, `hang-${round}`);
-      child = await spawnChild({ ...childCfg, hangAt: 40, hangFile });
-      await waitFor(() => existsSync(hangFile) && readFileSync(hangFile, 'utf8').length > 0, {
-        what: `consumer ${round} in flight`,
-        timeoutMs: 60000,
-      });
-      inFlight.push(readFileSync(hangFile, 'utf8'));
+  it.each(['each', 'batch'] as const)(
+    'redelivers uncommitted messages after the consumer process is killed with SIGKILL, with one effect each (%s handler)',
+    async (mode) => {
+      const group = `kill-${randomUUID()}`;
+      const deliveries = join(mkdtempSync(join(tmpdir(), 'kill-')), 'deliveries.log');
+      const producer = await newBus('producer');
+      const total = 150;
+      for (let n = 0; n < total; n++)
+        await producer.publish(Topics.TaskRequested, { taskId: String(n) }, { key: `k${n % 3}` });
+      const dir = mkdtempSync(join(tmpdir(), 'hang-'));
+      const childCfg = { ...cfg, group, deliveries, delayMs: 5, mode };
+      // Each of the first two consumers hangs inside its transaction on its 40th delivery and is killed there,
+      // so at least one message is provably in flight (handled, not committed) when the process dies.
+      const inFlight: string[] = [];
+      let child: ChildProcess | undefined;
+      for (const round of [1, 2]) {
+        const hangFile = join(dir, `hang-${round}`);
+        child = await spawnChild({ ...childCfg, hangAt: 40, hangFile });
+        await waitFor(() => existsSync(hangFile) && readFileSync(hangFile, 'utf8').length > 0, {
+          what: `consumer ${round} in flight`,
+          timeoutMs: 60000,
+        });
+        inFlight.push(readFileSync(hangFile, 'utf8'));
+        child.kill('SIGKILL');
+        await new Promise((r) => child!.once('exit', r));
+      }
+      child = await spawnChild(childCfg);
+      await waitFor(
+        async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n) >= total,
+        { what: 'all effects', timeoutMs: 90000 },
+      );
+      await new Promise((r) => setTimeout(r, 500));
       child.kill('SIGKILL');
-      await new Promise((r) => child!.once('exit', r));
-    }
-    child = await spawnChild(childCfg);
-    await waitFor(
-      async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n) >= total,
-      { what: 'all effects', timeoutMs: 90000 },
-    );
-    await new Promise((r) => setTimeout(r, 500));
-    child.kill('SIGKILL');
-    const effects = await db.query<{ event_id: string; k: string; n: number }>(
-      'SELECT event_id, k, n FROM effects ORDER BY seq',
-    );
-    expect(effects).toHaveLength(total);
-    expect(new Set(effects.map((e) => e.event_id)).size).toBe(total);
-    for (const k of ['k0', 'k1', 'k2']) {
-      const ns = effects.filter((e) => e.k === k).map((e) => e.n);
-      expect(ns).toEqual([...ns].sort((a, b) => a - b));
-    }
-    const delivered = readFileSync(deliveries, 'utf8').trim().split('\n');
-    // The messages being handled when each process died were delivered again, and took effect once.
-    for (const id of inFlight) {
-      expect(delivered.filter((d) => d === id).length).toBeGreaterThanOrEqual(2);
-      expect(effects.filter((e) => e.event_id === id)).toHaveLength(1);
-    }
-  });
+      const effects = await db.query<{ event_id: string; k: string; n: number }>(
+        'SELECT event_id, k, n FROM effects ORDER BY seq',
+      );
+      expect(effects).toHaveLength(total);
+      expect(new Set(effects.map((e) => e.event_id)).size).toBe(total);
+      for (const k of ['k0', 'k1', 'k2']) {
+        const ns = effects.filter((e) => e.k === k).map((e) => e.n);
+        expect(ns).toEqual([...ns].sort((a, b) => a - b));
+      }
+      const delivered = readFileSync(deliveries, 'utf8').trim().split('\n');
+      // The messages being handled when each process died were delivered again, and took effect once.
+      for (const id of inFlight) {
+        expect(delivered.filter((d) => d === id).length).toBeGreaterThanOrEqual(2);
+        expect(effects.filter((e) => e.event_id === id)).toHaveLength(1);
+      }
+    },
+  );
 
   it('moves a message that keeps failing to <topic>.dlq with the original payload and the error, and goes on', async () => {
     const bus = await newBus('dlq');
@@ -277,6 +288,150 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
     await waitFor(() => got.length >= 1, { what: 'outbox event', timeoutMs: 30000 });
     await new Promise((r) => setTimeout(r, 1000));
     expect(got).toEqual(['from-outbox']);
+  });
+  // ---- the batch APIs: Outbox.addMany and bus.subscribeBatch ----
+
+  /** Effects of the batch handlers below: one row per event, in the events' order, in one statement. */
+  const insertEffects = (
+    tx: { query(sql: string, params?: unknown[]): Promise<unknown> },
+    rows: [string, string, number][],
+  ) =>
+    tx.query(
+      `INSERT INTO effects (event_id, k, n) SELECT e, k, n FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS x(e, k, n, o) ORDER BY o`,
+      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
+    );
+
+  it('addMany writes events in array order, and subscribeBatch hands them over in batches, in per-key order', async () => {
+    const bus = await newBus('border');
+    const outbox = new Outbox('batch-order');
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const payloads: { taskId: string; requestedBy: string }[] = [];
+    for (let n = 0; n < 40; n++) for (const k of keys) payloads.push({ taskId: String(n), requestedBy: k });
+    // A rolled-back addMany leaves nothing behind.
+    await expect(
+      db.transaction(async (tx) => {
+        await outbox.addMany(tx, Topics.TaskRequested, payloads, (_, i) => ({ key: payloads[i].requestedBy }));
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await db.query('SELECT 1 FROM outbox')).toHaveLength(0);
+    const ids = await db.transaction((tx) =>
+      outbox.addMany(tx, Topics.TaskRequested, payloads, (_, i) => ({ key: payloads[i].requestedBy })),
+    );
+    expect(new Set(ids).size).toBe(payloads.length);
+    const rows = await db.query<{ event_id: string; key: string }>('SELECT event_id, key FROM outbox ORDER BY id');
+    expect(rows.map((r) => r.event_id)).toEqual(ids);
+    expect(rows.map((r) => r.key)).toEqual(payloads.map((p) => p.requestedBy));
+
+    const relay = bus.relay(db, outbox);
+    const seen = new Map<string, number[]>();
+    const sizes: number[] = [];
+    try {
+      // Three partitions at a time (Kafka): each partition, and so each key, stays in order.
+      await bus.subscribeBatch(
+        `border-${randomUUID()}`,
+        Topics.TaskRequested,
+        db,
+        async (events, { tx }) => {
+          sizes.push(events.length);
+          await insertEffects(
+            tx,
+            events.map((ev) => [ev.attributes.id, ev.key, Number(ev.payload.taskId)]),
+          );
+          for (const ev of events) seen.set(ev.key, [...(seen.get(ev.key) ?? []), Number(ev.payload.taskId)]);
+        },
+        { concurrency: 3 },
+      );
+      await waitFor(() => keys.every((k) => (seen.get(k)?.length ?? 0) >= 40), {
+        what: 'all events',
+        timeoutMs: 60000,
+      });
+    } finally {
+      await relay.stop();
+    }
+    for (const k of keys) expect(seen.get(k)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    const effects = await db.query<{ event_id: string; k: string; n: number }>(
+      'SELECT event_id, k, n FROM effects ORDER BY seq',
+    );
+    expect(effects).toHaveLength(payloads.length);
+    for (const k of keys)
+      expect(effects.filter((e) => e.k === k).map((e) => e.n)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(await db.query('SELECT 1 FROM outbox')).toHaveLength(0);
+  });
+
+  it('subscribeBatch hands each event to the handler once, with duplicates in one batch and across batches', async () => {
+    const bus = (await newBus('bdup')) as TransportEventBus;
+    const mk = (id: string, n: number) =>
+      buildMessage('dup-source', Topics.TaskRequested, { taskId: String(n) }, { key: 'd', id });
+    // Three copies of one event inside one batch.
+    await bus.transport.send([mk('d1', 1), mk('dup', 2), mk('d3', 3), mk('dup', 2), mk('dup', 2), mk('d4', 4)]);
+    const handled: string[] = [];
+    await bus.subscribeBatch(`bdup-${randomUUID()}`, Topics.TaskRequested, db, async (events, { tx }) => {
+      handled.push(...events.map((ev) => ev.attributes.id));
+      await insertEffects(
+        tx,
+        events.map((ev) => [ev.attributes.id, ev.key, Number(ev.payload.taskId)]),
+      );
+    });
+    const effect = async (id: string) => (await db.query('SELECT 1 FROM effects WHERE event_id = $1', [id])).length;
+    await waitFor(async () => (await effect('d4')) === 1, { what: 'the first batch', timeoutMs: 30000 });
+    // Redelivered after the first batch committed.
+    await bus.transport.send([mk('dup', 2), mk('d1', 1), mk('marker', 5)]);
+    await waitFor(async () => (await effect('marker')) === 1, { what: 'the marker', timeoutMs: 30000 });
+    expect(handled.sort()).toEqual(['d1', 'd3', 'd4', 'dup', 'marker']);
+    const effects = await db.query<{ event_id: string }>('SELECT event_id FROM effects ORDER BY seq');
+    expect(effects.map((e) => e.event_id)).toEqual(['d1', 'dup', 'd3', 'd4', 'marker']);
+  });
+
+  it('subscribeBatch falls back to one event at a time when a batch fails: retries, DLQ, order, and the rest goes on in batches', async () => {
+    const bus = (await newBus('bfail')) as TransportEventBus;
+    const taskIds = ['0', '1', 'bad', '3', '4', '5', 'poison', '7', '8', '9'];
+    await bus.transport.send(
+      taskIds.map((taskId, i) =>
+        buildMessage('fail-source', Topics.TaskRequested, { taskId, agent: 'coding' }, { key: 'f', id: `f${i}` }),
+      ),
+    );
+    const calls: string[][] = [];
+    await bus.subscribeBatch(
+      `bfail-${randomUUID()}`,
+      Topics.TaskRequested,
+      db,
+      async (events, { tx }) => {
+        const ids = events.map((ev) => ev.payload.taskId);
+        calls.push(ids);
+        if (ids.includes('bad')) throw new NonRetryableError('bad input');
+        if (ids.includes('poison')) throw new Error('cannot handle poison');
+        await insertEffects(
+          tx,
+          events.map((ev) => [ev.attributes.id, ev.key, Number(ev.payload.taskId)]),
+        );
+      },
+      { maxAttempts: 3, backoffMs: 10 },
+    );
+    const count = async () => Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM effects'))[0].n);
+    await waitFor(async () => (await count()) >= 8, { what: 'the eight good events', timeoutMs: 30000 });
+    const effects = await db.query<{ n: number }>('SELECT n FROM effects ORDER BY seq');
+    expect(effects.map((e) => e.n)).toEqual([0, 1, 3, 4, 5, 7, 8, 9]);
+    // The non-retryable event is tried once on its own, the poison one three times, then both go to the DLQ.
+    expect(calls.filter((c) => c.length === 1 && c[0] === 'bad')).toHaveLength(1);
+    expect(calls.filter((c) => c.length === 1 && c[0] === 'poison')).toHaveLength(3);
+    // After each dead letter, the rest of the batch goes back to the batch path.
+    expect(calls).toContainEqual(['3', '4', '5', 'poison', '7', '8', '9']);
+    expect(calls).toContainEqual(['7', '8', '9']);
+    const dlq = await readDlq(kind, cfg, () => adminDb, 'hishamos.tasks.requested.v1.dlq', 2);
+    const bad = dlq.find((m) => m.headers.ce_id === 'f2')!;
+    expect(bad.headers['x-error']).toBe('bad input');
+    expect(bad.headers['x-attempts']).toBe('1');
+    const poison = dlq.find((m) => m.headers.ce_id === 'f6')!;
+    expect(poison.headers['x-error']).toBe('cannot handle poison');
+    expect(poison.headers['x-attempts']).toBe('3');
+    expect(decodeEvent(Topics.TaskRequested, 'f', new Uint8Array(poison.value), poison.headers).payload).toMatchObject({
+      taskId: 'poison',
+      agent: 'coding',
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await count()).toBe(8);
   });
 });
 
