@@ -12,7 +12,6 @@ import { api, asUser, TOKEN } from './support/service';
 jest.setTimeout(300000);
 
 const ROUTING_KEY = 'R0UT1NGK3Y0123456789abcdefABCDEF';
-const GROUP = `hishamos.alerting.${Topics.ProviderHealth}`;
 
 /**
  * Cooldowns and dedup held by Postgres, with two alerting processes consuming the same topic on a real
@@ -20,6 +19,8 @@ const GROUP = `hishamos.alerting.${Topics.ProviderHealth}`;
  */
 describe('alerting distributed: two processes, Kafka, Postgres', () => {
   const prefix = `t${randomUUID().slice(0, 8)}`;
+  // The platform namespaces consumer groups by the topic prefix.
+  const GROUP = `${prefix}.hishamos.alerting.${Topics.ProviderHealth}`;
   let pg: { url: string; drop: () => Promise<void> };
   let brokers: string[];
   let bus: EventBus;
