@@ -141,7 +141,7 @@ describe('identity & access on Postgres and Kafka (distributed)', () => {
 
     // the gateway's own events come back through the same topic and are not stored twice
     const user = await gw.fetch('/v1/users', { key: admin, body: { email: 'echo@example.com', name: 'Echo' } });
-    const group = `hishamos.agent-gateway.${Topics.AuditRecorded}`;
+    const group = `${prefix}.hishamos.agent-gateway.${Topics.AuditRecorded}`;
     await waitFor(
       async () => {
         const r = await gw.service.context.db.query<{ n: string }>(
