@@ -141,7 +141,7 @@ export class FakeMetering {
     this.server = await listen((req, res) => {
       void readBody(req).then((body) => {
         const caller = verifyServiceCredential(this.token, String(req.headers.authorization ?? '').slice(7));
-        if (req.method === 'POST' && req.url === '/v1/budgets') {
+        if (req.method === 'PUT' && req.url === '/v1/budgets') {
           this.budgets.push({
             body: JSON.parse(body) as Json,
             onBehalfOf: verifyIdentity(this.token, req.headers),
