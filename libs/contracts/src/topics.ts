@@ -1,10 +1,15 @@
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { AlertFiredSchema } from './gen/hishamos/events/v1/alerts_pb';
 import { ExecutionCompletedSchema, ExecutionRequestedSchema } from './gen/hishamos/events/v1/executions_pb';
-import { AuditRecordedSchema, ProviderHealthSchema, SecretRotatedSchema } from './gen/hishamos/events/v1/platform_pb';
+import {
+  AuditRecordedSchema,
+  DeadLetteredSchema,
+  ProviderHealthSchema,
+  SecretRotatedSchema,
+} from './gen/hishamos/events/v1/platform_pb';
 import { FeedbackSubmittedSchema, QualityScoredSchema } from './gen/hishamos/events/v1/quality_pb';
 import { TaskRequestedSchema } from './gen/hishamos/events/v1/tasks_pb';
-import { BudgetThresholdCrossedSchema, UsageRecordedSchema } from './gen/hishamos/events/v1/usage_pb';
+import { BudgetThresholdCrossedSchema, UsagePricedSchema, UsageRecordedSchema } from './gen/hishamos/events/v1/usage_pb';
 import { WorkflowEventSchema } from './gen/hishamos/events/v1/workflows_pb';
 
 /** Every topic, named hishamos.<domain>.<event>.v1, with its protobuf payload. */
@@ -21,6 +26,8 @@ export const TOPIC_SCHEMAS = {
   'hishamos.secrets.rotated.v1': SecretRotatedSchema,
   'hishamos.providers.health.v1': ProviderHealthSchema,
   'hishamos.audit.recorded.v1': AuditRecordedSchema,
+  'hishamos.usage.priced.v1': UsagePricedSchema,
+  'hishamos.messaging.dead-lettered.v1': DeadLetteredSchema,
 } as const satisfies Record<string, DescMessage>;
 
 export type Topic = keyof typeof TOPIC_SCHEMAS;
@@ -45,6 +52,8 @@ export const Topics = {
   SecretRotated: 'hishamos.secrets.rotated.v1',
   ProviderHealth: 'hishamos.providers.health.v1',
   AuditRecorded: 'hishamos.audit.recorded.v1',
+  UsagePriced: 'hishamos.usage.priced.v1',
+  DeadLettered: 'hishamos.messaging.dead-lettered.v1',
 } as const satisfies Record<string, Topic>;
 
 export function isTopic(name: string): name is Topic {

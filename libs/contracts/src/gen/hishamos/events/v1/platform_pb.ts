@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file hishamos/events/v1/platform.proto.
  */
 export const file_hishamos_events_v1_platform: GenFile = /*@__PURE__*/
-  fileDesc("CiFoaXNoYW1vcy9ldmVudHMvdjEvcGxhdGZvcm0ucHJvdG8SEmhpc2hhbW9zLmV2ZW50cy52MSJCCg1TZWNyZXRSb3RhdGVkEgwKBHBhdGgYASABKAkSDwoHdmVyc2lvbhgCIAEoBRISCgpyb3RhdGVkX2J5GAMgASgJIq8BCg5Qcm92aWRlckhlYWx0aBIQCghwcm92aWRlchgBIAEoCRIvCgVzdGF0ZRgCIAEoDjIgLmhpc2hhbW9zLmV2ZW50cy52MS5DaXJjdWl0U3RhdGUSDwoHaGVhbHRoeRgDIAEoCBINCgVlcnJvchgEIAEoCRISCgpsYXRlbmN5X21zGAUgASgDEiYKAmF0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLnAQoNQXVkaXRSZWNvcmRlZBIQCghhdWRpdF9pZBgBIAEoCRINCgVhY3RvchgCIAEoCRIOCgZhY3Rpb24YAyABKAkSFQoNcmVzb3VyY2VfdHlwZRgEIAEoCRITCgtyZXNvdXJjZV9pZBgFIAEoCRIPCgdvdXRjb21lGAYgASgJEhIKCmlwX2FkZHJlc3MYByABKAkSEgoKdXNlcl9hZ2VudBgIIAEoCRIoCgdkZXRhaWxzGAkgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIWCg5zb3VyY2Vfc2VydmljZRgKIAEoCSp8CgxDaXJjdWl0U3RhdGUSHQoZQ0lSQ1VJVF9TVEFURV9VTlNQRUNJRklFRBAAEhgKFENJUkNVSVRfU1RBVEVfQ0xPU0VEEAESGwoXQ0lSQ1VJVF9TVEFURV9IQUxGX09QRU4QAhIWChJDSVJDVUlUX1NUQVRFX09QRU4QA2IGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("CiFoaXNoYW1vcy9ldmVudHMvdjEvcGxhdGZvcm0ucHJvdG8SEmhpc2hhbW9zLmV2ZW50cy52MSJCCg1TZWNyZXRSb3RhdGVkEgwKBHBhdGgYASABKAkSDwoHdmVyc2lvbhgCIAEoBRISCgpyb3RhdGVkX2J5GAMgASgJIq8BCg5Qcm92aWRlckhlYWx0aBIQCghwcm92aWRlchgBIAEoCRIvCgVzdGF0ZRgCIAEoDjIgLmhpc2hhbW9zLmV2ZW50cy52MS5DaXJjdWl0U3RhdGUSDwoHaGVhbHRoeRgDIAEoCBINCgVlcnJvchgEIAEoCRISCgpsYXRlbmN5X21zGAUgASgDEiYKAmF0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLnAQoNQXVkaXRSZWNvcmRlZBIQCghhdWRpdF9pZBgBIAEoCRINCgVhY3RvchgCIAEoCRIOCgZhY3Rpb24YAyABKAkSFQoNcmVzb3VyY2VfdHlwZRgEIAEoCRITCgtyZXNvdXJjZV9pZBgFIAEoCRIPCgdvdXRjb21lGAYgASgJEhIKCmlwX2FkZHJlc3MYByABKAkSEgoKdXNlcl9hZ2VudBgIIAEoCRIoCgdkZXRhaWxzGAkgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIWCg5zb3VyY2Vfc2VydmljZRgKIAEoCSLcAQoMRGVhZExldHRlcmVkEg0KBXRvcGljGAEgASgJEhEKCWRscV90b3BpYxgCIAEoCRIPCgdzZXJ2aWNlGAMgASgJEhYKDmNvbnN1bWVyX2dyb3VwGAQgASgJEg0KBWVycm9yGAUgASgJEhAKCGF0dGVtcHRzGAYgASgFEhIKCnJlY29yZF9rZXkYByABKAkSEAoIZXZlbnRfaWQYCCABKAkSEgoKZXZlbnRfdHlwZRgJIAEoCRImCgJhdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqfAoMQ2lyY3VpdFN0YXRlEh0KGUNJUkNVSVRfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRDSVJDVUlUX1NUQVRFX0NMT1NFRBABEhsKF0NJUkNVSVRfU1RBVEVfSEFMRl9PUEVOEAISFgoSQ0lSQ1VJVF9TVEFURV9PUEVOEANiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * hishamos.secrets.rotated.v1 — a secret got a new version. Never carries the value.
@@ -152,6 +152,79 @@ export type AuditRecorded = Message<"hishamos.events.v1.AuditRecorded"> & {
  */
 export const AuditRecordedSchema: GenMessage<AuditRecorded> = /*@__PURE__*/
   messageDesc(file_hishamos_events_v1_platform, 2);
+
+/**
+ * hishamos.messaging.dead-lettered.v1 — a consumer gave up on a record and moved it to <topic>.dlq.
+ * Never published for records of this topic itself (no loops). Carries no payload, only where and why.
+ *
+ * @generated from message hishamos.events.v1.DeadLettered
+ */
+export type DeadLettered = Message<"hishamos.events.v1.DeadLettered"> & {
+  /**
+   * The topic the record came from and the DLQ it went to.
+   *
+   * @generated from field: string topic = 1;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: string dlq_topic = 2;
+   */
+  dlqTopic: string;
+
+  /**
+   * The consuming service and its consumer group.
+   *
+   * @generated from field: string service = 3;
+   */
+  service: string;
+
+  /**
+   * @generated from field: string consumer_group = 4;
+   */
+  consumerGroup: string;
+
+  /**
+   * The reason (x-error), truncated to 1,000 characters and redacted.
+   *
+   * @generated from field: string error = 5;
+   */
+  error: string;
+
+  /**
+   * @generated from field: int32 attempts = 6;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: string record_key = 7;
+   */
+  recordKey: string;
+
+  /**
+   * The CloudEvent id and type when the record had them.
+   *
+   * @generated from field: string event_id = 8;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string event_type = 9;
+   */
+  eventType: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 10;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message hishamos.events.v1.DeadLettered.
+ * Use `create(DeadLetteredSchema)` to create a new message.
+ */
+export const DeadLetteredSchema: GenMessage<DeadLettered> = /*@__PURE__*/
+  messageDesc(file_hishamos_events_v1_platform, 3);
 
 /**
  * @generated from enum hishamos.events.v1.CircuitState

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hishamos/events/v1/usage.proto.
  */
 export const file_hishamos_events_v1_usage: GenFile = /*@__PURE__*/
-  fileDesc("Ch5oaXNoYW1vcy9ldmVudHMvdjEvdXNhZ2UucHJvdG8SEmhpc2hhbW9zLmV2ZW50cy52MSLMAgoNVXNhZ2VSZWNvcmRlZBISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHdGVhbV9pZBgDIAEoCRINCgVhZ2VudBgEIAEoCRIPCgdjb21tYW5kGAUgASgJEhAKCHByb3ZpZGVyGAYgASgJEg0KBW1vZGVsGAcgASgJEi0KBXVzYWdlGAggASgLMh4uaGlzaGFtb3MuZXZlbnRzLnYxLlRva2VuVXNhZ2USLwoLb2NjdXJyZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJ1bl9pZBgKIAEoCRIYChB0ZW1wbGF0ZV92ZXJzaW9uGAsgASgJEhYKDnJlc2VydmF0aW9uX2lkGAwgASgJEhAKCHN0cmVhbWVkGA0gASgIEhAKCGN1cnJlbmN5GA4gASgJIrYCChZCdWRnZXRUaHJlc2hvbGRDcm9zc2VkEhEKCWJ1ZGdldF9pZBgBIAEoCRIuCgVzY29wZRgCIAEoDjIfLmhpc2hhbW9zLmV2ZW50cy52MS5CdWRnZXRTY29wZRIQCghzY29wZV9pZBgDIAEoCRIwCgZwZXJpb2QYBCABKA4yIC5oaXNoYW1vcy5ldmVudHMudjEuQnVkZ2V0UGVyaW9kEhQKDHBlcmlvZF9zdGFydBgFIAEoCRI2Cgl0aHJlc2hvbGQYBiABKA4yIy5oaXNoYW1vcy5ldmVudHMudjEuQnVkZ2V0VGhyZXNob2xkEhEKCXNwZW5kX3VzZBgHIAEoCRIRCglsaW1pdF91c2QYCCABKAkSEQoJdGltZV96b25lGAkgASgJEg4KBnJlYXNvbhgKIAEoCSpyCgtCdWRnZXRTY29wZRIcChhCVURHRVRfU0NPUEVfVU5TUEVDSUZJRUQQABIVChFCVURHRVRfU0NPUEVfVVNFUhABEhUKEUJVREdFVF9TQ09QRV9URUFNEAISFwoTQlVER0VUX1NDT1BFX0dMT0JBTBADKnUKDEJ1ZGdldFBlcmlvZBIdChlCVURHRVRfUEVSSU9EX1VOU1BFQ0lGSUVEEAASFQoRQlVER0VUX1BFUklPRF9EQVkQARIWChJCVURHRVRfUEVSSU9EX1dFRUsQAhIXChNCVURHRVRfUEVSSU9EX01PTlRIEAMqaQoPQnVkZ2V0VGhyZXNob2xkEiAKHEJVREdFVF9USFJFU0hPTERfVU5TUEVDSUZJRUQQABIZChVCVURHRVRfVEhSRVNIT0xEX1NPRlQQARIZChVCVURHRVRfVEhSRVNIT0xEX0hBUkQQAmIGcHJvdG8z", [file_google_protobuf_timestamp, file_hishamos_events_v1_common]);
+  fileDesc("Ch5oaXNoYW1vcy9ldmVudHMvdjEvdXNhZ2UucHJvdG8SEmhpc2hhbW9zLmV2ZW50cy52MSLMAgoNVXNhZ2VSZWNvcmRlZBISCgpyZXF1ZXN0X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDwoHdGVhbV9pZBgDIAEoCRINCgVhZ2VudBgEIAEoCRIPCgdjb21tYW5kGAUgASgJEhAKCHByb3ZpZGVyGAYgASgJEg0KBW1vZGVsGAcgASgJEi0KBXVzYWdlGAggASgLMh4uaGlzaGFtb3MuZXZlbnRzLnYxLlRva2VuVXNhZ2USLwoLb2NjdXJyZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJ1bl9pZBgKIAEoCRIYChB0ZW1wbGF0ZV92ZXJzaW9uGAsgASgJEhYKDnJlc2VydmF0aW9uX2lkGAwgASgJEhAKCHN0cmVhbWVkGA0gASgIEhAKCGN1cnJlbmN5GA4gASgJIrYCChZCdWRnZXRUaHJlc2hvbGRDcm9zc2VkEhEKCWJ1ZGdldF9pZBgBIAEoCRIuCgVzY29wZRgCIAEoDjIfLmhpc2hhbW9zLmV2ZW50cy52MS5CdWRnZXRTY29wZRIQCghzY29wZV9pZBgDIAEoCRIwCgZwZXJpb2QYBCABKA4yIC5oaXNoYW1vcy5ldmVudHMudjEuQnVkZ2V0UGVyaW9kEhQKDHBlcmlvZF9zdGFydBgFIAEoCRI2Cgl0aHJlc2hvbGQYBiABKA4yIy5oaXNoYW1vcy5ldmVudHMudjEuQnVkZ2V0VGhyZXNob2xkEhEKCXNwZW5kX3VzZBgHIAEoCRIRCglsaW1pdF91c2QYCCABKAkSEQoJdGltZV96b25lGAkgASgJEg4KBnJlYXNvbhgKIAEoCSL8AgoLVXNhZ2VQcmljZWQSEgoKcmVxdWVzdF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg8KB3RlYW1faWQYAyABKAkSDQoFYWdlbnQYBCABKAkSDwoHY29tbWFuZBgFIAEoCRIQCghwcm92aWRlchgGIAEoCRINCgVtb2RlbBgHIAEoCRItCgV1c2FnZRgIIAEoCzIeLmhpc2hhbW9zLmV2ZW50cy52MS5Ub2tlblVzYWdlEi8KC29jY3VycmVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghjb3N0X3VzZBgKIAEoCRIOCgZwcmljZWQYCyABKAgSFwoPdW5wcmljZWRfcmVhc29uGAwgASgJEhEKCXVzYWdlX2RheRgNIAEoCRIaChJ1c2VyX3NwZW5kX2RheV91c2QYDiABKAkSHAoUZ2xvYmFsX3NwZW5kX2RheV91c2QYDyABKAkSDgoGcnVuX2lkGBAgASgJKnIKC0J1ZGdldFNjb3BlEhwKGEJVREdFVF9TQ09QRV9VTlNQRUNJRklFRBAAEhUKEUJVREdFVF9TQ09QRV9VU0VSEAESFQoRQlVER0VUX1NDT1BFX1RFQU0QAhIXChNCVURHRVRfU0NPUEVfR0xPQkFMEAMqdQoMQnVkZ2V0UGVyaW9kEh0KGUJVREdFVF9QRVJJT0RfVU5TUEVDSUZJRUQQABIVChFCVURHRVRfUEVSSU9EX0RBWRABEhYKEkJVREdFVF9QRVJJT0RfV0VFSxACEhcKE0JVREdFVF9QRVJJT0RfTU9OVEgQAyppCg9CdWRnZXRUaHJlc2hvbGQSIAocQlVER0VUX1RIUkVTSE9MRF9VTlNQRUNJRklFRBAAEhkKFUJVREdFVF9USFJFU0hPTERfU09GVBABEhkKFUJVREdFVF9USFJFU0hPTERfSEFSRBACYgZwcm90bzM", [file_google_protobuf_timestamp, file_hishamos_events_v1_common]);
 
 /**
  * hishamos.usage.recorded.v1 — one provider call's metered usage. request_id is the idempotency key.
@@ -171,6 +171,111 @@ export type BudgetThresholdCrossed = Message<"hishamos.events.v1.BudgetThreshold
  */
 export const BudgetThresholdCrossedSchema: GenMessage<BudgetThresholdCrossed> = /*@__PURE__*/
   messageDesc(file_hishamos_events_v1_usage, 1);
+
+/**
+ * hishamos.usage.priced.v1 — usage-metering priced (or could not price) a usage record it ingested.
+ * Published once per request_id, in the same transaction as the api_usage row.
+ *
+ * @generated from message hishamos.events.v1.UsagePriced
+ */
+export type UsagePriced = Message<"hishamos.events.v1.UsagePriced"> & {
+  /**
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string team_id = 3;
+   */
+  teamId: string;
+
+  /**
+   * @generated from field: string agent = 4;
+   */
+  agent: string;
+
+  /**
+   * @generated from field: string command = 5;
+   */
+  command: string;
+
+  /**
+   * @generated from field: string provider = 6;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string model = 7;
+   */
+  model: string;
+
+  /**
+   * @generated from field: hishamos.events.v1.TokenUsage usage = 8;
+   */
+  usage?: TokenUsage | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 9;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * Decimal string in USD; "0" when unpriced.
+   *
+   * @generated from field: string cost_usd = 10;
+   */
+  costUsd: string;
+
+  /**
+   * False when no price was in effect for the provider/model at occurred_at (the row is flagged).
+   *
+   * @generated from field: bool priced = 11;
+   */
+  priced: boolean;
+
+  /**
+   * Why it could not be priced (e.g. "unknown model"); empty when priced.
+   *
+   * @generated from field: string unpriced_reason = 12;
+   */
+  unpricedReason: string;
+
+  /**
+   * The metering day (BUDGET_TIME_ZONE) the record counts in, YYYY-MM-DD.
+   *
+   * @generated from field: string usage_day = 13;
+   */
+  usageDay: string;
+
+  /**
+   * Decimal strings in USD: spend of that day after this record, for the user and for the whole platform.
+   *
+   * @generated from field: string user_spend_day_usd = 14;
+   */
+  userSpendDayUsd: string;
+
+  /**
+   * @generated from field: string global_spend_day_usd = 15;
+   */
+  globalSpendDayUsd: string;
+
+  /**
+   * @generated from field: string run_id = 16;
+   */
+  runId: string;
+};
+
+/**
+ * Describes the message hishamos.events.v1.UsagePriced.
+ * Use `create(UsagePricedSchema)` to create a new message.
+ */
+export const UsagePricedSchema: GenMessage<UsagePriced> = /*@__PURE__*/
+  messageDesc(file_hishamos_events_v1_usage, 2);
 
 /**
  * @generated from enum hishamos.events.v1.BudgetScope
