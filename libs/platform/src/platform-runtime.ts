@@ -178,6 +178,8 @@ export class Platform {
       logger,
       metrics,
       subscribe: (topic, handler, opts) => bus.subscribe(groupOf(topic), topic, db, handler, opts),
+      subscribeBatch: (topic, handler, opts) => bus.subscribeBatch(groupOf(topic), topic, db, handler, opts),
+      groupOf,
       settings,
       urlOf: (service) => this.urlOf(service),
       addReadinessCheck: (name, check) => readinessChecks.set(name, check),

@@ -1,5 +1,12 @@
 import type { Topic, ServiceName } from '@hishamos/contracts';
-import type { EventBus, EventHandler, Outbox, SubscribeOptions } from '@hishamos/messaging';
+import type {
+  BatchEventHandler,
+  EventBus,
+  EventHandler,
+  Outbox,
+  SubscribeBatchOptions,
+  SubscribeOptions,
+} from '@hishamos/messaging';
 import type { Database } from '@hishamos/persistence';
 import type { Type } from '@nestjs/common';
 import type { PlatformConfig } from './config/platform-config.dto';
@@ -19,6 +26,14 @@ export interface ServiceContext {
   readonly metrics: ServiceMetrics;
   /** Consumes a topic in this service's consumer group for it (hishamos.<service>.<topic>), idempotently. */
   subscribe<T extends Topic>(topic: T, handler: EventHandler<T>, opts?: SubscribeOptions): Promise<void>;
+  /** Like `subscribe`, in the same consumer group, with whole batches per transaction (EventBus.subscribeBatch). */
+  subscribeBatch<T extends Topic>(
+    topic: T,
+    handler: BatchEventHandler<T>,
+    opts?: SubscribeBatchOptions,
+  ): Promise<void>;
+  /** The consumer group this service uses for a topic: `<KAFKA_TOPIC_PREFIX>.hishamos.<service>.<topic>`. */
+  groupOf(topic: Topic): string;
   /** The service's own settings (ServiceDefinition.settings), validated at boot. */
   readonly settings: unknown;
   /** Base URL of another service: its *_URL variable, or where it runs in this process (embedded). */
