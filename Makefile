@@ -58,8 +58,10 @@ infra-status:
 	-scripts/infra/postgres.sh status
 	-scripts/infra/kafka.sh status
 
+# Every project's own `lint` target through Nx (cached), the benchmarks (not a project), then Prettier over the tree.
 lint: deps
-	eslint . --max-warnings=0
+	nx run-many -t lint --outputStyle=stream
+	eslint bench --max-warnings=0
 	prettier --check .
 
 typecheck: deps
@@ -81,7 +83,8 @@ tools:
 
 # The image's build step: swc into dist/ with workspace imports made relative; the CLI must start from it.
 build-check: deps
-	npm run build
+	rm -rf dist
+	nx run-many -t build --outputStyle=stream --skip-nx-cache
 	node dist/libs/cli/src/main.js help >/dev/null
 	for s in agent-gateway orchestrator usage-metering alerting feedback-ml secrets; do test -f dist/services/$$s/src/main.js; done
 

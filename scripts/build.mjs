@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// `npm run build`: compiles libs/ and services/ with swc into dist/, then rewrites the workspace
-// imports (@hishamos/<name>, which point at TypeScript sources in development) to relative paths
-// inside dist/, so the image runs `node dist/services/<name>/src/main.js` with no TypeScript at all.
+// Compiles libs/ and services/ with swc into dist/, then rewrites the workspace imports
+// (@hishamos/<name>, which point at TypeScript sources in development) to relative paths inside
+// dist/, so the image runs `node dist/services/<name>/src/main.js` with no TypeScript at all.
+//   node scripts/build.mjs                 every project (what the Dockerfile runs; dist/ starts empty)
+//   node scripts/build.mjs --project DIR   one project (DIR = its folder, e.g. libs/messaging or `.` from
+//                                          inside it): each project's Nx `build` target; Nx builds its
+//                                          workspace dependencies first (targetDefaults.build.dependsOn)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -9,13 +13,20 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
-rmSync(dist, { recursive: true, force: true });
+const projectArg = process.argv.indexOf('--project');
+const project = projectArg > 0 ? relative(root, resolve(process.argv[projectArg + 1] ?? '.')) : undefined;
+if (project !== undefined && !/^(libs|services)\/[a-z0-9-]+$/.test(project)) {
+  process.stderr.write(`build: --project must be a folder under libs/ or services/, not "${project || '.'}"\n`);
+  process.exit(2);
+}
+const sources = project ? [project] : ['libs', 'services'];
+const out = project ? join(dist, project) : dist;
+rmSync(out, { recursive: true, force: true });
 const swc = join(root, 'node_modules', '.bin', 'swc');
 execFileSync(
   swc,
   [
-    'libs',
-    'services',
+    ...sources,
     '-d',
     'dist',
     '--config-file',
@@ -58,6 +69,11 @@ const walk = (dir) => {
     }
   }
 };
-walk(dist);
-for (const [name, target] of targets) if (!existsSync(target)) throw new Error(`build: ${name} has no ${target}`);
-process.stdout.write(`build: dist/ ready (${rewritten} workspace imports made relative)\n`);
+walk(out);
+if (project) {
+  const name = JSON.parse(readFileSync(join(root, project, 'package.json'), 'utf8')).name;
+  if (!existsSync(targets.get(name))) throw new Error(`build: ${name} has no ${targets.get(name)}`);
+} else {
+  for (const [name, target] of targets) if (!existsSync(target)) throw new Error(`build: ${name} has no ${target}`);
+}
+process.stdout.write(`build: ${relative(root, out) || 'dist'}/ ready (${rewritten} workspace imports made relative)\n`);
