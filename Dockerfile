@@ -24,10 +24,13 @@ WORKDIR /app
 COPY --from=manifests /src/ ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 
-# --- build: `npm run build` compiles every workspace with swc into dist/.
+# --- build: `npm run build` compiles every workspace with swc into dist/; `npm run console:build`
+# builds the admin console (Vite) that the gateway serves at /console.
 FROM deps AS build
 COPY . .
 RUN npm run build \
+ && npm run console:build \
+ && test -f services/agent-gateway/console/dist/index.html \
  && test -f dist/libs/cli/src/main.js \
  && for s in agent-gateway orchestrator usage-metering alerting feedback-ml secrets; do \
       test -f "dist/services/$s/src/main.js" || { echo "missing dist/services/$s/src/main.js" >&2; exit 1; }; \
@@ -60,6 +63,8 @@ WORKDIR /app
 COPY --from=manifests /src/ ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The console's static files, where the gateway looks for them (REPO_ROOT/services/agent-gateway/console/dist).
+COPY --from=build /app/services/agent-gateway/console/dist ./services/agent-gateway/console/dist
 COPY seeds ./seeds
 COPY migrations ./migrations
 USER 10001:10001

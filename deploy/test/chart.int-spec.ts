@@ -423,6 +423,13 @@ describe('chart with default values', () => {
     expect(configMapData(named(objects, 'ConfigMap', 'hishamos-config')).KAFKA_REPLICATION_FACTOR).toBe('1');
   });
 
+  it('allows the offline provider and picks the secrets backend automatically (a first install with no keys works)', () => {
+    const gw = podEnv(objects, named(objects, 'Deployment', 'hishamos-agent-gateway'));
+    expect(gw.get('OFFLINE_PROVIDER_ENABLED')).toEqual(expect.objectContaining({ value: 'true' }));
+    const secrets = podEnv(objects, named(objects, 'Deployment', 'hishamos-secrets'));
+    expect(secrets.get('SECRETS_BACKEND')).toEqual(expect.objectContaining({ value: 'auto' }));
+  });
+
   it('leaves the Prometheus Operator objects off', () => {
     expect(byKind(objects, 'ServiceMonitor')).toEqual([]);
     expect(byKind(objects, 'PrometheusRule')).toEqual([]);
@@ -462,6 +469,11 @@ describe('chart with values-production.yaml', () => {
       expect(spec<{ minAvailable: number }>(p).minAvailable).toBe(2);
   });
 
+  it('turns the offline provider off: a missing provider key is an error, not an offline answer', () => {
+    const gw = podEnv(objects, named(objects, 'Deployment', 'hishamos-agent-gateway'));
+    expect(gw.get('OFFLINE_PROVIDER_ENABLED')).toEqual(expect.objectContaining({ value: 'false' }));
+  });
+
   it('uses Kafka replication factor 3 and the production environment', () => {
     const cm = configMapData(named(objects, 'ConfigMap', 'hishamos-config'));
     expect(cm.KAFKA_REPLICATION_FACTOR).toBe('3');
@@ -487,6 +499,8 @@ describe('chart with values-production.yaml', () => {
       expect.objectContaining({ value: 'http://vault.vault.svc.cluster.local:8200' }),
     );
     expect(env.get('VAULT_MOUNT')).toEqual(expect.objectContaining({ value: 'secret' }));
+    // Production: Vault or refuse to start, never the local store as a silent fallback.
+    expect(env.get('SECRETS_BACKEND')).toEqual(expect.objectContaining({ value: 'vault' }));
     expect((env.get('VAULT_ROLE_ID') as EnvVar).valueFrom?.secretKeyRef).toEqual({
       name: 'hishamos-vault',
       key: 'VAULT_ROLE_ID',

@@ -87,6 +87,20 @@ describe('Dockerfile', () => {
     expect(runs(stage('manifests'))).toContain('! -name package.json ! -name package-lock.json');
   });
 
+  it('builds the admin console and ships it where the gateway serves /console from', () => {
+    expect(runs(stage('build'))).toContain('npm run console:build');
+    expect(runs(stage('build'))).toContain('test -f services/agent-gateway/console/dist/index.html');
+    const copies = stage('runtime')
+      .instructions.filter((i) => i.op === 'COPY')
+      .map((i) => i.args);
+    // The gateway reads REPO_ROOT/services/agent-gateway/console/dist; REPO_ROOT is /app in the image (WORKDIR).
+    expect(copies).toContain(
+      '--from=build /app/services/agent-gateway/console/dist ./services/agent-gateway/console/dist',
+    );
+    const consoleFiles = readFileSync(join(REPO_ROOT, 'services/agent-gateway/src/console/console-files.ts'), 'utf8');
+    expect(consoleFiles).toContain("join(REPO_ROOT, 'services', 'agent-gateway', 'console', 'dist')");
+  });
+
   it('runs as uid 10001, picks the service with SERVICE, and has no HEALTHCHECK', () => {
     const rt = stage('runtime').instructions;
     expect(rt.filter((i) => i.op === 'USER').map((i) => i.args)).toEqual(['10001:10001']);

@@ -33,6 +33,21 @@ const CASES: Case[] = [
     message: ["at '/database': missing property 'existingSecret'"],
   },
   {
+    name: 'the vault backend without a Vault URL',
+    values: { set: ['secretsService.backend=vault'] },
+    message: ["at '/secretsService/vault/url': minLength: got 0, want 1"],
+  },
+  {
+    name: 'an unknown secrets backend',
+    values: { set: ['secretsService.backend=file'] },
+    message: ["at '/secretsService/backend': value must be one of 'auto', 'vault', 'local'"],
+  },
+  {
+    name: 'offlineProvider that is not a boolean',
+    values: { set: ['gateway.offlineProvider=maybe'] },
+    message: ["at '/gateway/offlineProvider': got string, want boolean"],
+  },
+  {
     name: 'Vault URL without a Secret for its token',
     values: { set: ['secretsService.vault.url=http://vault:8200'] },
     message: ["at '/secretsService/vault/existingSecret': minLength: got 0, want 1"],
