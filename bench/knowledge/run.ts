@@ -253,6 +253,8 @@ async function runSize(size: number): Promise<SizeResult> {
     const series: Series[] = [{ method: 'exact scan', latencyMs: summarize(exactMs), cpuMs: summarize(exactCpuMs) }];
     console.log(`  exact scan p50 ${round(series[0].latencyMs.p50, 2)} ms`);
 
+    // As the product opens it (openKnowledgeDatabase): query vectors in pgvector's binary form.
+    await db.sendBinaryParameters('vector');
     const settings = knowledgeSettingsFrom({});
     const config = loadConfig(PlatformConfig, {});
     const kdb = KnowledgeDatabase.of({ db, owned: false, location: dir, vectorVersion: '0.8' }, settings, {

@@ -123,6 +123,28 @@ export class Database implements SqlExecutor {
     }
   }
 
+  /**
+   * Lets `Buffer` / `Uint8Array` parameters of the named types travel in binary, decoded by the type's
+   * receive function (e.g. pgvector's `vector_recv`: int16 dimensions, int16 0, big-endian float4s)
+   * instead of a text literal the server must parse. node-postgres already sends Buffer parameters in
+   * binary; PGlite does once its serializer for the type's OID passes the bytes through. Call it after
+   * the type exists (after migrations); other values of the type are serialized as before.
+   */
+  async sendBinaryParameters(typeName: string): Promise<void> {
+    const pglite = this.pglite;
+    if (!pglite) return;
+    const rows = await this.query<{ oid: number }>(`SELECT oid::int AS oid FROM pg_type WHERE typname = $1`, [
+      typeName,
+    ]);
+    if (!rows.length) throw new Error(`sendBinaryParameters: no type named ${typeName}`);
+    // PGlite's bind step writes a Uint8Array as a binary parameter; its Serializer type says string.
+    const serializers = pglite.serializers as Record<number, (value: unknown) => unknown>;
+    for (const { oid } of rows) {
+      const previous = serializers[oid];
+      serializers[oid] = (value) => (value instanceof Uint8Array ? value : previous ? previous(value) : String(value));
+    }
+  }
+
   async ping(): Promise<void> {
     await this.query('SELECT 1');
   }

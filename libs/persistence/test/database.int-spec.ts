@@ -76,6 +76,29 @@ describe('Database on PGlite', () => {
       await db.close();
     }
   });
+
+  it('sends vector parameters in binary once asked to, and text ones as before', async () => {
+    const db = await Database.open({ kind: 'pglite', schema: 'kb', vector: true });
+    try {
+      await db.query('CREATE EXTENSION IF NOT EXISTS vector');
+      await expect(db.sendBinaryParameters('no_such_type')).rejects.toThrow('no type named no_such_type');
+      await db.sendBinaryParameters('vector');
+      // pgvector's binary form: int16 dimensions, int16 0, then big-endian float4s.
+      const binary = (v: number[]): Buffer => {
+        const b = Buffer.alloc(4 + 4 * v.length);
+        b.writeInt16BE(v.length, 0);
+        v.forEach((x, i) => b.writeFloatBE(x, 4 + 4 * i));
+        return b;
+      };
+      const [bin] = await db.query<{ t: string }>('SELECT $1::vector::text AS t', [binary([0.5, -2, 3.25])]);
+      expect(bin.t).toBe('[0.5,-2,3.25]');
+      const [text] = await db.query<{ t: string }>('SELECT $1::vector::text AS t', ['[1,2,3]']);
+      expect(text.t).toBe('[1,2,3]');
+      await expect(db.query('SELECT $1::vector', [Buffer.from([0, 3, 0, 0, 1])])).rejects.toThrow();
+    } finally {
+      await db.close();
+    }
+  });
 });
 
 describe('Database on Postgres', () => {

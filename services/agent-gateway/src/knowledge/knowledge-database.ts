@@ -58,6 +58,8 @@ export async function openKnowledgeDatabase(
   }
   try {
     await migrate(db, migrationFiles(migrationsRoot, 'knowledge'));
+    // Query vectors travel in pgvector's binary form (KnowledgeRepository.search).
+    await db.sendBinaryParameters('vector');
     const [row] = await db.query<{ extversion: string }>(
       `SELECT extversion FROM pg_extension WHERE extname = 'vector'`,
     );

@@ -75,6 +75,19 @@ export function toVectorLiteral(vector: readonly number[]): string {
   return `[${vector.map((v) => (v === 0 ? '0' : Math.fround(v).toPrecision(7))).join(',')}]`;
 }
 
+/**
+ * pgvector's binary form (`vector_recv`): int16 dimensions, int16 0, big-endian float4s. A query vector
+ * sent this way skips parsing 1536 decimal numbers on the server (about 2.5 ms of CPU per search on
+ * PGlite); the database must send it in binary (`Database.sendBinaryParameters('vector')`).
+ */
+export function toVectorBinary(vector: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(4 + 4 * vector.length);
+  out.writeInt16BE(vector.length, 0);
+  out.writeInt16BE(0, 2);
+  for (let i = 0; i < vector.length; i++) out.writeFloatBE(vector[i], 4 + 4 * i);
+  return out;
+}
+
 function toDocument(row: DocumentRow): KnowledgeDocument {
   return {
     id: row.id,
@@ -242,7 +255,7 @@ export class KnowledgeRepository {
         // Keep walking the index until topK chunks pass the filter (pgvector 0.8+).
         await tx.query(`SELECT set_config('hnsw.iterative_scan', 'strict_order', true)`);
       }
-      const params: unknown[] = [toVectorLiteral(search.embedding), search.embedder, search.topK];
+      const params: unknown[] = [toVectorBinary(search.embedding), search.embedder, search.topK];
       if (search.filter) params.push(JSON.stringify(search.filter));
       const rows = await tx.query<HitRow>(
         `SELECT e.id, e.document_id, e.chunk_index, e.content, e.metadata, e.distance, d.title, d.source
