@@ -92,13 +92,14 @@ test-unit: deps infra-up tools
 	HISHAMOS_REQUIRE_INFRA=1 nx run-many -t test --parallel=1 --outputStyle=stream
 
 # The distributed end-to-end suite (e2e/README.md): six service processes, Kafka, Postgres, Prometheus, Alertmanager.
+# Part of `make test`; it starts its own private broker and Postgres (the fault scenarios stop them).
 e2e: deps system-deps infra-up
 	HISHAMOS_REQUIRE_INFRA=1 nx run @hishamos/e2e:e2e --outputStyle=stream
 
 test-prometheus: system-deps
 	scripts/check-prometheus.sh
 
-test: deps system-deps lint typecheck proto-check build-check infra-up tools test-unit test-prometheus
+test: deps system-deps lint typecheck proto-check build-check infra-up tools test-unit test-prometheus e2e
 	@echo "make test: all checks passed"
 
 build: deps
