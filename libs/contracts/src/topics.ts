@@ -9,7 +9,11 @@ import {
 } from './gen/hishamos/events/v1/platform_pb';
 import { FeedbackSubmittedSchema, QualityScoredSchema } from './gen/hishamos/events/v1/quality_pb';
 import { TaskRequestedSchema } from './gen/hishamos/events/v1/tasks_pb';
-import { BudgetThresholdCrossedSchema, UsagePricedSchema, UsageRecordedSchema } from './gen/hishamos/events/v1/usage_pb';
+import {
+  BudgetThresholdCrossedSchema,
+  UsagePricedSchema,
+  UsageRecordedSchema,
+} from './gen/hishamos/events/v1/usage_pb';
 import { WorkflowEventSchema } from './gen/hishamos/events/v1/workflows_pb';
 
 /** Every topic, named hishamos.<domain>.<event>.v1, with its protobuf payload. */
