@@ -62,7 +62,8 @@ const opts = parseArgs(
 
 const TOKEN = randomBytes(32).toString('base64url');
 const PREFIX = `bench${Date.now().toString(36)}${randomBytes(2).toString('hex')}-alerting`;
-const GROUP = `hishamos.alerting.${Topics.UsageRecorded}`;
+// The platform namespaces consumer groups by the topic prefix (ServiceContext.groupOf).
+const GROUP = `${PREFIX}.hishamos.alerting.${Topics.UsageRecorded}`;
 const MODELS = 200;
 const AGENTS = ['coding', 'qa', 'devops', 'security', 'finance'];
 

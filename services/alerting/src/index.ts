@@ -12,6 +12,8 @@ export const definition: ServiceDefinition = {
     Topics.BudgetThresholdCrossed,
     Topics.ProviderHealth,
     Topics.QualityScored,
+    Topics.UsagePriced,
+    Topics.DeadLettered,
     Topics.SecretRotated,
   ],
   publishes: [Topics.AlertFired],

@@ -627,7 +627,9 @@ describe('alerting service (embedded: PGlite and the local bus)', () => {
         slack.requests
           .slice(base)
           .some(
-            (r) => slackText(r) === '📬 2 message(s) from hishamos.tasks.requested.v1 went to its DLQ in the last 5m',
+            (r) =>
+              slackText(r) ===
+              '📬 DLQ receiving messages: orchestrator moved a record from hishamos.tasks.requested.v1 to hishamos.tasks.requested.v1.dlq: payload is not a valid TaskRequested',
           ),
       { what: 'DLQ alert' },
     );

@@ -29,3 +29,18 @@ export function compareDecimal(a: string, b: string): number {
   const y = scaled(b, scale);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** A decimal string rounded to `digits` places (half away from zero), exactly: "100.005" -> "100.01". */
+export function roundDecimal(s: string, digits: number): string {
+  const t = s.trim();
+  const m = DECIMAL.exec(t);
+  if (!m) throw new Error(`not a decimal: ${s}`);
+  const negative = t.startsWith('-');
+  const frac = m[3] ?? '';
+  let units = BigInt(`${m[1]}${frac.slice(0, digits).padEnd(digits, '0')}`);
+  if ((frac[digits] ?? '0') >= '5') units += 1n;
+  const str = units.toString().padStart(digits + 1, '0');
+  const whole = str.slice(0, str.length - digits);
+  const body = digits > 0 ? `${whole}.${str.slice(str.length - digits)}` : whole;
+  return negative && units !== 0n ? `-${body}` : body;
+}

@@ -3,7 +3,9 @@ import type { RuleDefinition } from './rule-definition';
 /**
  * The seed's six default rules (seed 001, section 6.1), as data, plus budget hard limit, unpriced
  * model, DLQ, and two rules that carry Prometheus's alerts (from Alertmanager) to the channels.
- * Seeded once each; operators edit or delete them like any rule.
+ * Seeded once each; operators edit or delete them like any rule. A changed default reaches existing
+ * installs through a migration that updates only rows still equal to the version seeded before
+ * (migrations/alerting/0003_priced_and_dead_lettered_rules.sql; see LEGACY_DEFAULT_RULES).
  */
 export const DEFAULT_RULES: RuleDefinition[] = [
   {
@@ -41,22 +43,16 @@ export const DEFAULT_RULES: RuleDefinition[] = [
   },
   {
     name: 'high_cost',
-    description: 'AI spend today (UTC) is above $100: the sum of priced usage records (cost_usd).',
-    kind: 'metric',
-    eventType: 'usage',
-    condition: 'exists(cost_usd)',
-    metric: {
-      aggregate: 'sum',
-      value: 'cost_usd',
-      window: 'today',
-      comparator: '>',
-      threshold: '100',
-      as: 'cost_today',
-    },
+    description:
+      "The platform's AI spend for a day (usage-metering's usage_day) went above $100. Once per day: the entity is the day, and the 2-day cooldown outlasts it, so late records of a day already paged do not page again; the next day is a new entity.",
+    kind: 'event',
+    eventType: 'usage_priced',
+    condition: 'global_spend_day_usd > 100',
+    entity: 'usage_day',
     severity: 'warning',
     channels: ['email'],
-    cooldownMinutes: 60,
-    messageTemplate: '💰 High cost alert: ${cost_today:.2f} today',
+    cooldownMinutes: 2880,
+    messageTemplate: '💰 High cost alert: ${global_spend_day_usd:.2f} spent on {usage_day}',
   },
   {
     name: 'platform_down',
@@ -119,28 +115,30 @@ export const DEFAULT_RULES: RuleDefinition[] = [
   },
   {
     name: 'unknown_model_priced',
-    description: 'Usage of a model with no price was recorded: its cost is unknown until a price is added.',
+    description:
+      'usage-metering recorded usage of a model it has no price for: its cost counts as $0 until a price is added. Once per provider/model per hour.',
     kind: 'event',
-    eventType: 'usage',
-    condition: 'unpriced == true',
+    eventType: 'usage_priced',
+    condition: 'priced == false',
     entity: 'provider + "/" + model',
     severity: 'warning',
     channels: ['slack'],
     cooldownMinutes: 60,
-    messageTemplate: '❓ Usage of unpriced model {provider}/{model}: its cost is not counted until a price is added',
+    messageTemplate:
+      '❓ Unpriced model {provider}/{model} ({unpriced_reason}): its usage counts as $0 until a price is added',
   },
   {
     name: 'dlq_receiving_messages',
-    description: 'Messages from a topic went to its dead-letter topic in the last 5 minutes.',
-    kind: 'metric',
+    description:
+      'A consumer moved a record to its dead-letter topic. Once per topic and service per 15 minutes: the records dead-lettered meanwhile are counted (suppressedBefore on the next alert), not sent.',
+    kind: 'event',
     eventType: 'dlq',
     condition: 'true',
-    entity: 'topic',
-    metric: { aggregate: 'sum', value: 'count', window: '5m', comparator: '>', threshold: 0, as: 'dlq_messages' },
+    entity: 'topic + " (" + service + ")"',
     severity: 'error',
     channels: ['slack'],
     cooldownMinutes: 15,
-    messageTemplate: '📬 {dlq_messages:d} message(s) from {entity} went to its DLQ in the last {window}',
+    messageTemplate: '📬 DLQ receiving messages: {service} moved a record from {topic} to {dlq_topic}: {reason}',
   },
   {
     name: 'prometheus_critical',
@@ -205,3 +203,55 @@ export function defaultChannels(s: {
     { name: 'pagerduty', type: 'pagerduty', config: {}, secretPath: 'channels/pagerduty/routing-key' },
   ];
 }
+
+/**
+ * Earlier seeded versions of defaults that have changed since, kept to check the migration that moves
+ * untouched rows to the current version. high_cost and unknown_model_priced watched fields of
+ * UsageRecorded that no producer sends; dlq_receiving_messages was fed only by internal signals.
+ */
+export const LEGACY_DEFAULT_RULES: RuleDefinition[] = [
+  {
+    name: 'high_cost',
+    description: 'AI spend today (UTC) is above $100: the sum of priced usage records (cost_usd).',
+    kind: 'metric',
+    eventType: 'usage',
+    condition: 'exists(cost_usd)',
+    metric: {
+      aggregate: 'sum',
+      value: 'cost_usd',
+      window: 'today',
+      comparator: '>',
+      threshold: '100',
+      as: 'cost_today',
+    },
+    severity: 'warning',
+    channels: ['email'],
+    cooldownMinutes: 60,
+    messageTemplate: '💰 High cost alert: ${cost_today:.2f} today',
+  },
+  {
+    name: 'unknown_model_priced',
+    description: 'Usage of a model with no price was recorded: its cost is unknown until a price is added.',
+    kind: 'event',
+    eventType: 'usage',
+    condition: 'unpriced == true',
+    entity: 'provider + "/" + model',
+    severity: 'warning',
+    channels: ['slack'],
+    cooldownMinutes: 60,
+    messageTemplate: '❓ Usage of unpriced model {provider}/{model}: its cost is not counted until a price is added',
+  },
+  {
+    name: 'dlq_receiving_messages',
+    description: 'Messages from a topic went to its dead-letter topic in the last 5 minutes.',
+    kind: 'metric',
+    eventType: 'dlq',
+    condition: 'true',
+    entity: 'topic',
+    metric: { aggregate: 'sum', value: 'count', window: '5m', comparator: '>', threshold: 0, as: 'dlq_messages' },
+    severity: 'error',
+    channels: ['slack'],
+    cooldownMinutes: 15,
+    messageTemplate: '📬 {dlq_messages:d} message(s) from {entity} went to its DLQ in the last {window}',
+  },
+];

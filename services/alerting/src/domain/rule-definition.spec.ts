@@ -1,5 +1,13 @@
-import { DEFAULT_RULES, defaultChannels } from './default-rules';
-import { compileRule, parseWindow, RuleValidationError, type RuleDefinition } from './rule-definition';
+import { DEFAULT_RULES, defaultChannels, LEGACY_DEFAULT_RULES } from './default-rules';
+import type { Value } from './expression/expression';
+import { formatValue } from './template/message-template';
+import {
+  compileRule,
+  parseWindow,
+  RuleValidationError,
+  type CompiledRule,
+  type RuleDefinition,
+} from './rule-definition';
 
 const channels = new Set(['slack', 'email', 'pagerduty', 'ops-webhook']);
 
@@ -44,6 +52,74 @@ describe('rule definitions', () => {
     const seeded = new Set(defaultChannels({}).map((c) => c.name));
     for (const r of DEFAULT_RULES) expect(() => compileRule(r, seeded)).not.toThrow();
     expect(DEFAULT_RULES.find((r) => r.name === 'workflow_failed')?.cooldownMinutes).toBe(0);
+    // The versions they replace still compile (the migration compares against them).
+    for (const r of LEGACY_DEFAULT_RULES) expect(() => compileRule(r, seeded)).not.toThrow();
+  });
+
+  const seededRule = (name: string) =>
+    compileRule(
+      DEFAULT_RULES.find((r) => r.name === name)!,
+      new Set(defaultChannels({}).map((c) => c.name)),
+    );
+  const render = (rule: CompiledRule, fields: Record<string, Value>) => {
+    const entity = formatValue(rule.entity!.evaluate(fields));
+    return {
+      fires: rule.condition.test(fields),
+      entity,
+      message: rule.template.render({ ...fields, entity }),
+    };
+  };
+
+  it('high_cost fires on the priced record that takes the day above $100, per day, comparing decimals exactly', () => {
+    const rule = seededRule('high_cost');
+    expect(rule.eventType).toBe('usage_priced');
+    expect(rule.stateful).toBe(false);
+    // The entity is the day; the cooldown outlasts any day (25 h with a DST change).
+    expect(rule.cooldownSeconds).toBeGreaterThan(25 * 3600);
+    const day = (spend: string | null, usage_day = '2025-03-14') =>
+      render(rule, { global_spend_day_usd: spend, usage_day });
+    expect(day('99.99').fires).toBe(false);
+    expect(day('100').fires).toBe(false);
+    expect(day('100.000').fires).toBe(false);
+    expect(day('100.000001').fires).toBe(true);
+    expect(day('100.01')).toEqual({
+      fires: true,
+      entity: '2025-03-14',
+      message: '💰 High cost alert: $100.01 spent on 2025-03-14',
+    });
+    expect(day('1234.005').message).toBe('💰 High cost alert: $1234.01 spent on 2025-03-14');
+    expect(day('250', '2025-03-15').entity).toBe('2025-03-15');
+    expect(day(null).fires).toBe(false);
+  });
+
+  it('unknown_model_priced fires on an unpriced record, per provider/model, naming the reason', () => {
+    const rule = seededRule('unknown_model_priced');
+    const r = render(rule, { priced: false, provider: 'acme', model: 'mystery-1', unpriced_reason: 'unknown model' });
+    expect(r).toEqual({
+      fires: true,
+      entity: 'acme/mystery-1',
+      message: '❓ Unpriced model acme/mystery-1 (unknown model): its usage counts as $0 until a price is added',
+    });
+    expect(render(rule, { priced: true, provider: 'openai', model: 'gpt-4o', unpriced_reason: '' }).fires).toBe(false);
+  });
+
+  it('dlq_receiving_messages fires per source topic and service, naming them and the reason', () => {
+    const rule = seededRule('dlq_receiving_messages');
+    expect(rule.stateful).toBe(false);
+    expect(rule.cooldownSeconds).toBe(15 * 60);
+    const r = render(rule, {
+      topic: 'hishamos.tasks.requested.v1',
+      dlq_topic: 'hishamos.tasks.requested.v1.dlq',
+      service: 'orchestrator',
+      reason: 'payload is not a valid TaskRequested',
+      count: 1,
+    });
+    expect(r).toEqual({
+      fires: true,
+      entity: 'hishamos.tasks.requested.v1 (orchestrator)',
+      message:
+        '📬 DLQ receiving messages: orchestrator moved a record from hishamos.tasks.requested.v1 to hishamos.tasks.requested.v1.dlq: payload is not a valid TaskRequested',
+    });
   });
 
   it('compiles an event rule with resolve and a metric rule', () => {

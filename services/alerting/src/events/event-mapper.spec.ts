@@ -5,9 +5,11 @@ import {
   BudgetThreshold,
   BudgetThresholdCrossedSchema,
   CircuitState,
+  DeadLetteredSchema,
   ProviderHealthSchema,
   QualityScoredSchema,
   Topics,
+  UsagePricedSchema,
   UsageRecordedSchema,
   WorkflowEventKind,
   WorkflowEventSchema,
@@ -96,5 +98,85 @@ describe('event mapper', () => {
     expect(() => map(Topics.QualityScored, create(QualityScoredSchema, { total: 11 }))).toThrow(
       /total must be a score/,
     );
+  });
+
+  it('maps priced usage: cost, priced flag and reason, the day and its spend (decimal strings)', () => {
+    const e = map(
+      Topics.UsagePriced,
+      create(UsagePricedSchema, {
+        requestId: 'req-1',
+        provider: 'openai',
+        model: 'gpt-4o',
+        usage: { inputTokens: 100n, outputTokens: 20n },
+        costUsd: '0.0125',
+        priced: true,
+        usageDay: '2025-03-14',
+        userSpendDayUsd: '3.5',
+        globalSpendDayUsd: '100.000001',
+      }),
+    );
+    expect(e.type).toBe('usage_priced');
+    expect(e.fields).toMatchObject({
+      request_id: 'req-1',
+      provider: 'openai',
+      model: 'gpt-4o',
+      total_tokens: 120,
+      cost_usd: '0.0125',
+      priced: true,
+      unpriced_reason: '',
+      usage_day: '2025-03-14',
+      user_spend_day_usd: '3.5',
+      global_spend_day_usd: '100.000001',
+    });
+    const unpriced = map(
+      Topics.UsagePriced,
+      create(UsagePricedSchema, { provider: 'acme', model: 'm', costUsd: '0', priced: false, usageDay: '2025-03-14' }),
+    );
+    expect(unpriced.fields).toMatchObject({ priced: false, unpriced_reason: 'no price in effect', cost_usd: '0' });
+    expect(() =>
+      map(Topics.UsagePriced, create(UsagePricedSchema, { usageDay: '2025-03-14', globalSpendDayUsd: '1e3' })),
+    ).toThrow(/global_spend_day_usd must be a decimal/);
+    expect(() => map(Topics.UsagePriced, create(UsagePricedSchema, { usageDay: 'today' }))).toThrow(
+      /usage_day must be YYYY-MM-DD/,
+    );
+  });
+
+  it('maps dead-lettered records to the dlq event type; a record without its topic is rejected', () => {
+    const e = map(
+      Topics.DeadLettered,
+      create(DeadLetteredSchema, {
+        topic: 'hishamos.tasks.requested.v1',
+        dlqTopic: 'hishamos.tasks.requested.v1.dlq',
+        service: 'orchestrator',
+        consumerGroup: 'hishamos.orchestrator.hishamos.tasks.requested.v1',
+        error: 'payload is not a valid TaskRequested',
+        attempts: 1,
+        recordKey: 'k-1',
+        eventId: 'ce-1',
+        eventType: 'hishamos.tasks.requested.v1',
+        at: { seconds: 1700000000n, nanos: 0 },
+      }),
+    );
+    expect(e).toMatchObject({
+      type: 'dlq',
+      fields: {
+        topic: 'hishamos.tasks.requested.v1',
+        dlq_topic: 'hishamos.tasks.requested.v1.dlq',
+        service: 'orchestrator',
+        group: 'hishamos.orchestrator.hishamos.tasks.requested.v1',
+        reason: 'payload is not a valid TaskRequested',
+        attempts: 1,
+        record_key: 'k-1',
+        record_event_id: 'ce-1',
+        record_event_type: 'hishamos.tasks.requested.v1',
+        at: '2023-11-14T22:13:20.000Z',
+        count: 1,
+      },
+    });
+    expect(map(Topics.DeadLettered, create(DeadLetteredSchema, { topic: 't' })).fields).toMatchObject({
+      dlq_topic: 't.dlq',
+      reason: 'no reason recorded',
+    });
+    expect(() => map(Topics.DeadLettered, create(DeadLetteredSchema, {}))).toThrow(/topic is required/);
   });
 });

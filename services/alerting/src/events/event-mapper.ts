@@ -28,6 +28,8 @@ export const TOPIC_EVENT_TYPES = {
   [Topics.BudgetThresholdCrossed]: 'budget',
   [Topics.ProviderHealth]: 'provider_health',
   [Topics.QualityScored]: 'quality',
+  [Topics.UsagePriced]: 'usage_priced',
+  [Topics.DeadLettered]: 'dlq',
 } as const satisfies Partial<Record<string, EventTypeName>>;
 export type RuleTopic = keyof typeof TOPIC_EVENT_TYPES;
 export const RULE_TOPICS = Object.keys(TOPIC_EVENT_TYPES) as RuleTopic[];
@@ -74,6 +76,22 @@ function score(field: string, v: number): number {
   return v;
 }
 
+function required(field: string, v: string): string {
+  if (!v) throw new NonRetryableError(`${field} is required`);
+  return v;
+}
+
+const USAGE_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Token counts of a usage payload (never negative). */
+function tokens(usage: Payload<typeof Topics.UsageRecorded>['usage']): Record<string, number> {
+  const input = Number(usage?.inputTokens ?? 0n);
+  const output = Number(usage?.outputTokens ?? 0n);
+  const cached = Number(usage?.cachedInputTokens ?? 0n);
+  if (input < 0 || output < 0 || cached < 0) throw new NonRetryableError('token counts must not be negative');
+  return { input_tokens: input, output_tokens: output, cached_input_tokens: cached, total_tokens: input + output };
+}
+
 /** Optional fields a producer may add later (e.g. the priced cost of a usage record); null when absent. */
 function optional(payload: object, key: string): unknown {
   return Object.prototype.hasOwnProperty.call(payload, key) ? (payload as Record<string, unknown>)[key] : undefined;
@@ -96,9 +114,6 @@ const MAPPERS: { [T in RuleTopic]: (p: Payload<T>) => Record<string, Value> } = 
     task_id: p.taskId,
   }),
   [Topics.UsageRecorded]: (p) => {
-    const input = Number(p.usage?.inputTokens ?? 0n);
-    const output = Number(p.usage?.outputTokens ?? 0n);
-    if (input < 0 || output < 0) throw new NonRetryableError('token counts must not be negative');
     const cost = optional(p, 'costUsd');
     const unpriced = optional(p, 'unpriced');
     return {
@@ -109,10 +124,7 @@ const MAPPERS: { [T in RuleTopic]: (p: Payload<T>) => Record<string, Value> } = 
       command: p.command,
       provider: p.provider,
       model: p.model,
-      input_tokens: input,
-      output_tokens: output,
-      cached_input_tokens: Number(p.usage?.cachedInputTokens ?? 0n),
-      total_tokens: input + output,
+      ...tokens(p.usage),
       occurred_at: iso(p.occurredAt),
       run_id: p.runId,
       reservation_id: p.reservationId,
@@ -122,6 +134,42 @@ const MAPPERS: { [T in RuleTopic]: (p: Payload<T>) => Record<string, Value> } = 
       unpriced: typeof unpriced === 'boolean' ? unpriced : null,
     };
   },
+  [Topics.UsagePriced]: (p) => {
+    if (!USAGE_DAY.test(p.usageDay))
+      throw new NonRetryableError(`usage_day must be YYYY-MM-DD, got '${p.usageDay.slice(0, 40)}'`);
+    return {
+      request_id: p.requestId,
+      user_id: p.userId,
+      team_id: p.teamId,
+      agent: p.agent,
+      command: p.command,
+      provider: p.provider,
+      model: p.model,
+      ...tokens(p.usage),
+      occurred_at: iso(p.occurredAt),
+      run_id: p.runId,
+      cost_usd: decimalOrNull('cost_usd', p.costUsd),
+      priced: p.priced,
+      // The producer always says why; an unpriced record without a reason still reads as one.
+      unpriced_reason: p.priced ? p.unpricedReason : p.unpricedReason || 'no price in effect',
+      usage_day: p.usageDay,
+      user_spend_day_usd: decimalOrNull('user_spend_day_usd', p.userSpendDayUsd),
+      global_spend_day_usd: decimalOrNull('global_spend_day_usd', p.globalSpendDayUsd),
+    };
+  },
+  [Topics.DeadLettered]: (p) => ({
+    service: p.service,
+    topic: required('topic', p.topic),
+    dlq_topic: p.dlqTopic || `${p.topic}.dlq`,
+    group: p.consumerGroup,
+    reason: p.error || 'no reason recorded',
+    attempts: p.attempts,
+    record_key: p.recordKey,
+    record_event_id: p.eventId,
+    record_event_type: p.eventType,
+    at: iso(p.at),
+    count: 1,
+  }),
   [Topics.BudgetThresholdCrossed]: (p) => ({
     budget_id: p.budgetId,
     scope: enumName(BudgetScope, p.scope),

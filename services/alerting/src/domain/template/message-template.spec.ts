@@ -24,6 +24,14 @@ describe('message templates', () => {
     ).toBe('⚠️ High error rate detected: 7.12%');
     const cost = MessageTemplate.compile('💰 High cost alert: ${cost_today:.2f} today', metricCatalog('cost_today'));
     expect(cost.render({ cost_today: '123.456' })).toBe('💰 High cost alert: $123.46 today');
+    // Decimal strings round exactly (100.005 is 100.00499... as a binary float).
+    expect(cost.render({ cost_today: '100.005' })).toBe('💰 High cost alert: $100.01 today');
+    expect(cost.render({ cost_today: '-0.004' })).toBe('💰 High cost alert: $0.00 today');
+    expect(cost.render({ cost_today: '-2.5' })).toBe('💰 High cost alert: $-2.50 today');
+    expect(cost.render({ cost_today: '99.999' })).toBe('💰 High cost alert: $100.00 today');
+    expect(MessageTemplate.compile('{cost_today:.0f}', metricCatalog('cost_today')).render({ cost_today: '7.5' })).toBe(
+      '8',
+    );
     expect(MessageTemplate.compile('{value:d} of {samples}', m).render({ value: 4.6, samples: 10 })).toBe('5 of 10');
   });
 

@@ -1,4 +1,4 @@
-import { isDecimalString } from '../decimal';
+import { isDecimalString, roundDecimal } from '../decimal';
 import { getKey, type Scope, type Value } from '../expression/expression-evaluator';
 import { FORBIDDEN_NAMES } from '../expression/expression-error';
 import type { FieldCatalog } from '../expression/expression';
@@ -118,6 +118,8 @@ export function formatValue(v: Value, format?: string): string {
     if (format === 'd') return String(Math.round(n));
     const digits = Number(format.slice(1, -1));
     if (format.endsWith('%')) return `${(n * 100).toFixed(digits)}%`;
+    // Money arrives as decimal strings: round those exactly, not through a binary float.
+    if (typeof v === 'string') return roundDecimal(v, digits);
     return n.toFixed(digits);
   }
   if (typeof v === 'string') return v;

@@ -45,11 +45,19 @@ function toFields(
     const count = f.count ?? 1;
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 1_000_000)
       throw ApiError.badRequest('fields.count', 'must be a whole number from 1');
+    const topic = text(f, 'topic', true, 255);
+    // The same fields as the bus's DeadLettered events (the `dlq` event type has one shape).
     return {
       service,
-      topic: text(f, 'topic', true, 255),
+      topic,
+      dlq_topic: `${topic}.dlq`,
       group: text(f, 'group', false, 255),
-      reason: text(f, 'reason', false),
+      reason: text(f, 'reason', false) || 'no reason recorded',
+      attempts: null,
+      record_key: '',
+      record_event_id: '',
+      record_event_type: '',
+      at: new Date().toISOString(),
       count,
     };
   }
@@ -60,9 +68,9 @@ function toFields(
 }
 
 /**
- * Platform signals that are not Kafka events: a message moved to a DLQ, a database pool sample.
- * Services post them to POST /internal/v1/signals; alerting samples its own pool itself. They feed the
- * `dlq` and `db_pool` metric rules.
+ * Platform signals that are not Kafka events: a database pool sample, or a message moved to a DLQ by
+ * something other than the bus (the bus itself publishes DeadLettered, which feeds the same `dlq`
+ * event type). Services post them to POST /internal/v1/signals; alerting samples its own pool itself.
  */
 @Injectable()
 export class RecordSignalUseCase {
