@@ -1,20 +1,26 @@
 /*
  * PENDING (not matched by jest: run it with
- *   cd e2e && NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --testMatch '<rootDir>/pending/*.ts' pending/postgres-outage.ts
+ *   cd e2e && NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --testMatch='<rootDir>/pending/postgres-outage.ts'
  * ) — issue #12 section 2, faults: "Postgres restarted mid-run ... no notification is lost".
  * It uses the harness's own Postgres (never the shared one).
  *
- * What is missing: libs/messaging TransportEventBus.processOne treats a database that cannot be
- * reached like a failing handler: 5 attempts with 200 ms..1.6 s backoff (about 3 s), then the VALID
- * event goes to `<topic>.dlq` ("x-error: connect ECONNREFUSED 127.0.0.1:<pg port>", or "the database
- * system is shutting down" / "starting up"). Seen in the full e2e run on alerting's
- * `workflows.progressed` and `quality.scored` groups: the alert rules and the user's notifications
- * never see those events. test/platform.int-spec.ts checks readiness, recovery and that the run
- * completes, but not this.
- * Needed: connection-level database errors (ECONNREFUSED, ECONNRESET, SQLSTATE class 08, 57P01-57P03)
- * retried without an attempt limit (pausing the partition, backoff capped), so that only errors of the
- * handler itself count towards the DLQ.
- * When fixed, fold the DLQ assertion into the Postgres restart of test/platform.int-spec.ts.
+ * Fixed: libs/messaging no longer dead-letters valid events while the database is away (connection-level
+ * errors are retried without an attempt limit): the runs of this scenario that finished dead-lettered nothing.
+ *
+ * What is missing: the agent-gateway's ExecutionWorker gives up on an execution whose database work fails
+ * during the outage (`execution failed` at CatalogRepository.getAgent / ExecuteCommandUseCase.prepare with
+ * "terminating connection due to administrator command", then `execution worker failed` at
+ * ExecutionRecorder.flush with "Connection terminated unexpectedly"). The execution stays `running` under
+ * its lease (EXECUTION_LEASE_SECONDS, 300 s) and nothing picks it up until the lease ends or the
+ * orchestrator's attempt timeout (180-300 s in incident-response) retries the step: a 10 s outage costs a
+ * run 3-5 minutes, and this test times out whenever an execution was in flight when Postgres stopped
+ * (1 run of 4 timed out, 1 took 185 s, 2 took 16-21 s).
+ * Needed (services/agent-gateway/src/workers/execution.worker.ts runOne/execute and
+ * repositories/execution-recorder.ts flush): when the error is connection-level
+ * (`connectionErrorKind(error) !== 'none'` from @hishamos/messaging), keep the execution (do not record
+ * it as failed) and retry it — or at least the outcome's write — with capped backoff until the database
+ * answers, instead of leaving it to the lease.
+ * When fixed, move this file to test/postgres-outage.int-spec.ts.
  */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Topics } from '@hishamos/contracts';

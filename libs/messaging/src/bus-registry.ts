@@ -1,5 +1,5 @@
 import type { Database } from '@hishamos/persistence';
-import { TransportEventBus, type BusObserver, type EventBus } from './event-bus';
+import { TransportEventBus, type BusObserver, type EventBus, type EventBusOptions } from './event-bus';
 import { KafkaTransport } from './kafka-transport';
 import { LocalLogTransport } from './local-log-transport';
 import type { Transport } from './transport';
@@ -38,11 +38,13 @@ export function createEventBus(
   config: BusConfig & { topicPrefix?: string },
   source: string,
   observer?: BusObserver,
+  options?: EventBusOptions,
 ): EventBus {
   const transport = transports[config.transport](config);
   return new TransportEventBus(
     config.topicPrefix ? new PrefixedTransport(transport, config.topicPrefix) : transport,
     source,
     observer,
+    options,
   );
 }

@@ -1,4 +1,13 @@
-import { Kafka, logLevel, type Admin, type Consumer, type Message, type Producer, CompressionTypes } from 'kafkajs';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type ConsumerConfig,
+  type Message,
+  type Producer,
+} from 'kafkajs';
 import type {
   BatchHandler,
   ReceivedMessage,
@@ -17,6 +26,8 @@ export interface KafkaTransportOptions {
   sessionTimeoutMs?: number;
   /** kafkajs log level; the platform's logger handles our own logs. */
   logLevel?: 'nothing' | 'error' | 'warn' | 'info';
+  /** Backoff between attempts to bring back a crashed consumer: doubles from `initialMs` up to `maxMs`. */
+  restartBackoff?: { initialMs?: number; maxMs?: number };
 }
 
 function toHeaders(
@@ -69,13 +80,143 @@ class OffsetCommitter {
   }
 }
 
-/** Kafka through kafkajs: idempotent producer with acks=all; offsets committed only by the handler. */
+/**
+ * One subscription's consumer, kept running until `stop()`. kafkajs restarts a crashed consumer only for
+ * retriable errors; while the broker is down a consumer crashes with non-retriable ones ("Failed to find
+ * group coordinator") and would stay stopped for good. So every crash is handled here: the crashed consumer
+ * is disconnected and a new one joins the group, with capped exponential backoff, until it is back (its
+ * GROUP_JOIN) or `stop()`. `running()` is false from the crash until the new consumer has joined.
+ */
+class KafkaSubscription implements TransportSubscription {
+  private consumer?: Consumer;
+  private committer?: OffsetCommitter;
+  /** Incremented per consumer: events and batches of an older consumer are ignored. */
+  private generation = 0;
+  private joined = false;
+  private stopped = false;
+  private failures = 0;
+  private timer?: NodeJS.Timeout;
+  private launching?: Promise<void>;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly config: ConsumerConfig,
+    private readonly topics: string[],
+    private readonly handler: BatchHandler,
+    private readonly concurrency: number,
+    private readonly backoff: { initialMs: number; maxMs: number },
+  ) {}
+
+  /** The first consumer: its errors (connect, subscribe) are the caller's. */
+  async start(): Promise<void> {
+    this.launching = this.launch();
+    try {
+      await this.launching;
+    } finally {
+      this.launching = undefined;
+    }
+  }
+
+  running(): boolean {
+    return !this.stopped && this.joined;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.joined = false;
+    clearTimeout(this.timer);
+    await this.launching?.catch(() => undefined);
+    await this.committer?.flush();
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+
+  private async launch(): Promise<void> {
+    const generation = ++this.generation;
+    const consumer = this.kafka.consumer(this.config);
+    const committer = new OffsetCommitter(consumer);
+    this.consumer = consumer;
+    this.committer = committer;
+    this.joined = false;
+    const current = () => generation === this.generation && !this.stopped;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (!current()) return;
+      this.joined = true;
+      this.failures = 0;
+    });
+    consumer.on(consumer.events.CRASH, () => {
+      // kafkajs has disconnected it already (restartOnFailure says no to its own restart).
+      if (!current()) return;
+      this.joined = false;
+      this.scheduleRestart();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.topics, fromBeginning: true });
+    if (!current()) return void (await consumer.disconnect().catch(() => undefined));
+    // Resolves once the consumer has joined its group, or crashed trying (CRASH schedules the next one).
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.concurrency,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const messages: ReceivedMessage[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ? m.key.toString('utf8') : '',
+          value: m.value ? new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength) : new Uint8Array(),
+          headers: toHeaders(m.headers as Record<string, Buffer | string | undefined>),
+        }));
+        await this.handler(messages, {
+          commit: async (message) => {
+            resolveOffset(message.offset);
+            committer.add(message.topic, message.partition, (BigInt(message.offset) + 1n).toString());
+          },
+          isRunning: () => current() && isRunning() && !isStale(),
+          heartbeat,
+        });
+      },
+    });
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopped || this.timer) return;
+    const delay = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.failures, 16));
+    this.failures++;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.stopped) return;
+      const old = this.consumer;
+      const previous = this.launching;
+      this.launching = (async () => {
+        await previous?.catch(() => undefined);
+        await old?.disconnect().catch(() => undefined);
+        if (this.stopped) return;
+        try {
+          await this.launch();
+        } catch {
+          // The broker is still away (connect or subscribe failed): this consumer goes, the next one comes later.
+          await this.consumer?.disconnect().catch(() => undefined);
+          this.joined = false;
+          this.scheduleRestart();
+        }
+      })().finally(() => {
+        this.launching = undefined;
+      });
+    }, delay);
+  }
+}
+
+/**
+ * Kafka through kafkajs: idempotent producer with acks=all; offsets committed only by the handler.
+ * Survives broker outages: a consumer that crashes is replaced (KafkaSubscription), and a producer whose
+ * send failed is replaced before the next send (callers — the outbox relay — keep their rows and retry).
+ */
 export class KafkaTransport implements Transport {
   readonly id = 'kafka' as const;
   private readonly kafka: Kafka;
-  private producer?: Producer;
+  private producer?: Promise<Producer>;
   private admin?: Admin;
-  private readonly consumers = new Set<Consumer>();
+  private readonly subscriptions = new Set<KafkaSubscription>();
 
   constructor(private readonly options: KafkaTransportOptions) {
     const level = { nothing: logLevel.NOTHING, error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO }[
@@ -93,8 +234,21 @@ export class KafkaTransport implements Transport {
   async connect(): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await this.producer.connect();
+    await this.currentProducer();
+  }
+
+  /** The connected producer; a new one when the last one failed a send (or has not connected yet). */
+  private currentProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      const connecting = producer.connect().then(() => producer);
+      this.producer = connecting;
+      connecting.catch(() => {
+        if (this.producer === connecting) this.producer = undefined;
+        producer.disconnect().catch(() => undefined);
+      });
+    }
+    return this.producer;
   }
 
   async ensureTopics(topics: string[]): Promise<void> {
@@ -138,8 +292,7 @@ export class KafkaTransport implements Transport {
 
   async send(messages: WireMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const producer = this.producer;
-    if (!producer) throw new Error('Kafka transport is not connected');
+    if (!this.admin) throw new Error('Kafka transport is not connected');
     const byTopic = new Map<string, Message[]>();
     for (const m of messages) {
       let list = byTopic.get(m.topic);
@@ -150,11 +303,23 @@ export class KafkaTransport implements Transport {
         : Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength);
       list.push({ key: m.key, value, headers: m.headers });
     }
-    await producer.sendBatch({
-      acks: -1,
-      compression: CompressionTypes.None,
-      topicMessages: [...byTopic.entries()].map(([topic, ms]) => ({ topic, messages: ms })),
-    });
+    const current = this.currentProducer();
+    const producer = await current;
+    try {
+      await producer.sendBatch({
+        acks: -1,
+        compression: CompressionTypes.None,
+        topicMessages: [...byTopic.entries()].map(([topic, ms]) => ({ topic, messages: ms })),
+      });
+    } catch (error) {
+      // kafkajs has retried already. A producer that failed (broker gone, its idempotence sequence out of
+      // step with the broker's) is replaced: the next send connects a new one.
+      if (this.producer === current) {
+        this.producer = undefined;
+        producer.disconnect().catch(() => undefined);
+      }
+      throw error;
+    }
   }
 
   async subscribe(
@@ -163,48 +328,39 @@ export class KafkaTransport implements Transport {
     handler: BatchHandler,
     options: TransportSubscribeOptions = {},
   ): Promise<TransportSubscription> {
-    const consumer = this.kafka.consumer({
-      groupId: group,
-      allowAutoTopicCreation: false,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30000,
-      heartbeatInterval: Math.min(3000, Math.floor((this.options.sessionTimeoutMs ?? 30000) / 3)),
-      maxWaitTimeInMs: 100,
-      retry: { retries: 10, initialRetryTime: 300 },
-    });
-    this.consumers.add(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    let running = true;
-    const committer = new OffsetCommitter(consumer);
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, Math.floor(options.concurrency ?? 1)),
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const messages: ReceivedMessage[] = batch.messages.map((m) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key ? m.key.toString('utf8') : '',
-          value: m.value ? new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength) : new Uint8Array(),
-          headers: toHeaders(m.headers as Record<string, Buffer | string | undefined>),
-        }));
-        await handler(messages, {
-          commit: async (message) => {
-            resolveOffset(message.offset);
-            committer.add(message.topic, message.partition, (BigInt(message.offset) + 1n).toString());
-          },
-          isRunning: () => running && isRunning() && !isStale(),
-          heartbeat,
-        });
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 30000;
+    const subscription = new KafkaSubscription(
+      this.kafka,
+      {
+        groupId: group,
+        allowAutoTopicCreation: false,
+        sessionTimeout,
+        heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+        maxWaitTimeInMs: 100,
+        // Never kafkajs's own restart: KafkaSubscription brings back every crashed consumer itself.
+        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => false },
       },
-    });
+      topics,
+      handler,
+      Math.max(1, Math.floor(options.concurrency ?? 1)),
+      {
+        initialMs: this.options.restartBackoff?.initialMs ?? 500,
+        maxMs: this.options.restartBackoff?.maxMs ?? 5000,
+      },
+    );
+    this.subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (error) {
+      this.subscriptions.delete(subscription);
+      await subscription.stop();
+      throw error;
+    }
     return {
+      running: () => subscription.running(),
       stop: async () => {
-        running = false;
-        await committer.flush();
-        await consumer.disconnect();
-        this.consumers.delete(consumer);
+        await subscription.stop();
+        this.subscriptions.delete(subscription);
       },
     };
   }
@@ -227,19 +383,31 @@ export class KafkaTransport implements Transport {
     return out;
   }
 
+  /** The cluster answers a metadata request within 5 s. */
   async healthy(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.requireAdmin().describeCluster();
-      return true;
+      return await Promise.race([
+        this.requireAdmin()
+          .describeCluster()
+          .then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), 5000);
+        }),
+      ]);
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   async close(): Promise<void> {
-    for (const c of [...this.consumers]) await c.disconnect().catch(() => undefined);
-    this.consumers.clear();
-    await this.producer?.disconnect().catch(() => undefined);
+    for (const s of [...this.subscriptions]) await s.stop().catch(() => undefined);
+    this.subscriptions.clear();
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.then((p) => p.disconnect()).catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }
 

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS bus_topics (topic TEXT PRIMARY KEY, partitions INT NO
 export class LocalLogTransport implements Transport {
   readonly id = 'local' as const;
   private readonly wake = new EventEmitter();
-  private readonly subs = new Set<{ stop(): Promise<void> }>();
+  private readonly subs = new Set<TransportSubscription>();
   private readonly partitions: number;
 
   constructor(
@@ -89,6 +89,7 @@ export class LocalLogTransport implements Transport {
       }
     }
     const sub = {
+      running: () => running,
       stop: async () => {
         running = false;
         for (const s of sleepers) s();

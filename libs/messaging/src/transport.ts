@@ -18,6 +18,11 @@ export type BatchHandler = (
 ) => Promise<void>;
 
 export interface TransportSubscription {
+  /**
+   * Whether the subscription's consumer is consuming: false while it is down (a Kafka consumer that
+   * crashed and is not back in its group yet; it is brought back until `stop()`), and after `stop()`.
+   */
+  running(): boolean;
   stop(): Promise<void>;
 }
 

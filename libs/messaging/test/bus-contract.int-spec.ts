@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { Topics, decodeEvent } from '@hishamos/contracts';
+import { Topics, decodeEvent, dlqTopic, type Payload } from '@hishamos/contracts';
 import type { Database } from '@hishamos/persistence';
 import {
   buildMessage,
@@ -12,10 +12,12 @@ import {
   Outbox,
   OutboxRelay,
   TransportEventBus,
+  type BusObserver,
   type EventBus,
 } from '@hishamos/messaging';
 import { requireKafka, requirePostgresDatabase, waitFor } from '@hishamos/testing';
 import { openBus, openServiceDb, REPO, type FixtureConfig, type Kind } from './fixtures/bus-fixture';
+import { PrivatePostgres } from './fixtures/private-infra';
 
 jest.setTimeout(120000);
 
@@ -68,6 +70,49 @@ async function readDlq(
   await consumer.disconnect();
   return got;
 }
+
+/** Every record a topic holds now: the local log's rows, or Kafka's partitions read up to their end. */
+async function readTopic(
+  kind: Kind,
+  cfg: FixtureConfig,
+  adminDb: Database,
+  topic: string,
+): Promise<{ key: string; value: Buffer; headers: Record<string, string> }[]> {
+  const name = `${cfg.prefix}.${topic}`;
+  if (kind === 'local') {
+    return adminDb.query<{ key: string; value: Buffer; headers: Record<string, string> }>(
+      `SELECT key, value, headers FROM bus.bus_messages WHERE topic = $1 ORDER BY offset_id`,
+      [name],
+    );
+  }
+  const kafka = new Kafka({ brokers: cfg.brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(name);
+  await admin.disconnect();
+  const todo = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, Number(e.high)]));
+  const got: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
+  if (todo.size === 0) return got;
+  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: name, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+      got.push({ key: message.key?.toString() ?? '', value: message.value!, headers });
+      if (Number(message.offset) + 1 >= (todo.get(partition) ?? 0)) todo.delete(partition);
+    },
+  });
+  await waitFor(() => todo.size === 0, { what: `the end of ${name}`, timeoutMs: 30000 });
+  await consumer.disconnect();
+  return got;
+}
+
+// A Postgres of this file's own, stopped and started by the outage cases (the shared one is never touched).
+const privatePg = new PrivatePostgres();
+beforeAll(() => privatePg.start(), 120000);
+afterAll(() => privatePg.destroy());
 
 describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (kind) => {
   let pg: { url: string; drop: () => Promise<void> };
@@ -170,6 +215,7 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
     const bus = await newBus('dlq');
     const ok: string[] = [];
     let attempts = 0;
+    let refused = 0;
     await bus.subscribe(
       `dlq-${randomUUID()}`,
       Topics.TaskRequested,
@@ -179,18 +225,30 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
           attempts++;
           throw new Error('cannot handle poison');
         }
+        if (ev.payload.taskId === 'refused') {
+          // A socket error of something else the handler calls (an HTTP API) while the database is up: a
+          // failing handler like any other.
+          refused++;
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+        }
         ok.push(ev.payload.taskId);
       },
       { maxAttempts: 3, backoffMs: 10 },
     );
     await bus.publish(Topics.TaskRequested, { taskId: 'poison', agent: 'coding' }, { key: 'p', id: 'poison-id' });
+    await bus.publish(Topics.TaskRequested, { taskId: 'refused' }, { key: 'p', id: 'refused-id' });
     await bus.publish(Topics.TaskRequested, { taskId: 'after' }, { key: 'p' });
     await waitFor(() => ok.includes('after'), { what: 'the message after the poison one', timeoutMs: 30000 });
     expect(attempts).toBe(3);
-    const dlq = await readDlq(kind, cfg, () => adminDb, 'hishamos.tasks.requested.v1.dlq');
+    expect(refused).toBe(3);
+    const dlq = await readDlq(kind, cfg, () => adminDb, 'hishamos.tasks.requested.v1.dlq', 2);
     const poison = dlq.find((m) => m.headers.ce_id === 'poison-id')!;
     expect(poison.headers['x-error']).toBe('cannot handle poison');
     expect(poison.headers['x-attempts']).toBe('3');
+    expect(dlq.find((m) => m.headers.ce_id === 'refused-id')!.headers).toMatchObject({
+      'x-attempts': '3',
+      'x-error-code': 'ECONNREFUSED',
+    });
     expect(poison.headers['x-original-topic']).toBe('hishamos.tasks.requested.v1');
     const original = decodeEvent(Topics.TaskRequested, 'p', new Uint8Array(poison.value), poison.headers);
     expect(original.payload).toMatchObject({ taskId: 'poison', agent: 'coding' });
@@ -288,6 +346,144 @@ describe.each<Kind>(['kafka', 'local'])('EventBus contract on the %s adapter', (
     await waitFor(() => got.length >= 1, { what: 'outbox event', timeoutMs: 30000 });
     await new Promise((r) => setTimeout(r, 1000));
     expect(got).toEqual(['from-outbox']);
+  });
+  it('waits out an outage of the consumer database: nothing dead-lettered, each event applied once after it returns (each and batch handlers)', async () => {
+    // The consumer's schema on the private Postgres, which is stopped and started below.
+    const outageDb = await openServiceDb(privatePg.adminUrl, `outage_${kind}`, 3);
+    const retries = { n: 0 };
+    const dead: string[] = [];
+    const observer: BusObserver = {
+      processed: (_t, _g, _ms, outcome) => void (outcome === 'retry' && retries.n++),
+      deadLettered: (topic, group, reason) => void dead.push(`${topic} ${group}: ${reason}`),
+    };
+    const bus = await openBus(cfg, 'outage', observer);
+    buses.push(bus);
+    await bus.start([Topics.TaskRequested]);
+    // Two attempts with 10 ms backoff: were the outage counted as handler failures, the events would be
+    // dead-lettered within milliseconds.
+    const opts = { maxAttempts: 2, backoffMs: 10 };
+    try {
+      await bus.subscribe(
+        `outage-each-${randomUUID()}`,
+        Topics.TaskRequested,
+        outageDb,
+        (ev, { tx }) =>
+          tx
+            .query(`INSERT INTO effects (event_id, k, n) VALUES ($1, $2, 1)`, [`each:${ev.attributes.id}`, ev.key])
+            .then(() => undefined),
+        opts,
+      );
+      await bus.subscribeBatch(
+        `outage-batch-${randomUUID()}`,
+        Topics.TaskRequested,
+        outageDb,
+        async (events, { tx }) => {
+          await tx.query(
+            `INSERT INTO effects (event_id, k, n) SELECT 'batch:' || e, k, 1 FROM unnest($1::text[], $2::text[]) AS x(e, k)`,
+            [events.map((ev) => ev.attributes.id), events.map((ev) => ev.key)],
+          );
+        },
+        opts,
+      );
+      const count = async (prefix: string) =>
+        Number(
+          (
+            await outageDb.query<{ n: string }>(`SELECT count(*)::text AS n FROM effects WHERE event_id LIKE $1`, [
+              `${prefix}%`,
+            ])
+          )[0].n,
+        );
+      await bus.publish(Topics.TaskRequested, { taskId: 'before' }, { key: 'o1', id: 'o-before' });
+      await waitFor(async () => (await count('each:o-before')) + (await count('batch:o-before')) === 2, {
+        what: 'the event before the outage',
+        timeoutMs: 30000,
+      });
+
+      await privatePg.pause();
+      const ids = ['o-1', 'o-2', 'o-3', 'o-4', 'o-5', 'o-6'];
+      for (const [i, id] of ids.entries())
+        await bus.publish(Topics.TaskRequested, { taskId: id }, { key: `o${i % 2}`, id });
+      // Both consumers keep trying while the database is away.
+      await waitFor(() => retries.n >= 10, { what: 'retries during the outage', timeoutMs: 60000 });
+      await privatePg.resume();
+
+      await waitFor(async () => (await count('each:o-')) === 7 && (await count('batch:o-')) === 7, {
+        what: 'every event applied after the database returned',
+        timeoutMs: 90000,
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      const effects = await outageDb.query<{ event_id: string }>(`SELECT event_id FROM effects ORDER BY event_id`);
+      expect(effects.map((e) => e.event_id)).toEqual(
+        ['batch', 'each'].flatMap((mode) =>
+          ['o-1', 'o-2', 'o-3', 'o-4', 'o-5', 'o-6', 'o-before'].map((id) => `${mode}:${id}`),
+        ),
+      );
+      expect(dead).toEqual([]);
+      const dlq = await readTopic(kind, cfg, adminDb!, dlqTopic(Topics.TaskRequested));
+      expect(dlq.map((m) => m.headers.ce_id).filter((id) => id?.startsWith('o-'))).toEqual([]);
+      expect(bus.consumers().every((c) => c.running)).toBe(true);
+    } finally {
+      await bus.stop();
+      await outageDb.close();
+    }
+  });
+
+  it('announces each dead letter as a DeadLettered event, and never one for a record of that topic', async () => {
+    const bus = (await newBus('announcer')) as TransportEventBus;
+    // A service's consumer group: the announcement names the service.
+    const group = `${cfg.prefix}.hishamos.alerting.${Topics.TaskRequested}`;
+    const long = 'x'.repeat(1500);
+    await bus.subscribe(group, Topics.TaskRequested, db, async (ev) => {
+      if (ev.payload.taskId === 'poison')
+        throw new NonRetryableError(`cannot reach postgres://svc:hunter2secret@db:5432/x ${long}`);
+    });
+    const announced: { key: string; payload: Payload<typeof Topics.DeadLettered> }[] = [];
+    await bus.subscribe(`watcher-${randomUUID()}`, Topics.DeadLettered, db, async (ev) => {
+      announced.push({ key: ev.key, payload: ev.payload });
+    });
+    // A consumer that dead-letters every DeadLettered record it gets: no announcement of those.
+    const breakerGroup = `${cfg.prefix}.hishamos.feedback-ml.${Topics.DeadLettered}`;
+    await bus.subscribe(breakerGroup, Topics.DeadLettered, db, async () => {
+      throw new NonRetryableError('refusing every announcement');
+    });
+    const before = Date.now();
+    await bus.publish(Topics.TaskRequested, { taskId: 'poison' }, { key: 'pk', id: 'announce-poison' });
+    const got = await waitFor(() => announced.find((a) => a.payload.eventId === 'announce-poison'), {
+      what: 'the DeadLettered event',
+      timeoutMs: 30000,
+    });
+    expect(got.key).toBe(Topics.TaskRequested);
+    expect(got.payload).toMatchObject({
+      topic: Topics.TaskRequested,
+      dlqTopic: `${Topics.TaskRequested}.dlq`,
+      service: 'alerting',
+      consumerGroup: group,
+      attempts: 1,
+      recordKey: 'pk',
+      eventId: 'announce-poison',
+      eventType: 'hishamos.events.v1.TaskRequested',
+    });
+    expect(got.payload.error.startsWith('cannot reach postgres://svc:[REDACTED]@db:5432/x xxx')).toBe(true);
+    expect(got.payload.error).not.toContain('hunter2secret');
+    expect(got.payload.error.length).toBe(1000);
+    const at = Number(got.payload.at!.seconds) * 1000;
+    expect(at).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+    expect(at).toBeLessThanOrEqual(Date.now());
+    // The DLQ record carries the same (redacted) reason.
+    const dlq = await readTopic(kind, cfg, adminDb!, dlqTopic(Topics.TaskRequested));
+    expect(dlq.find((m) => m.headers.ce_id === 'announce-poison')!.headers['x-error']).toBe(got.payload.error);
+    // The breaker dead-letters the announcement: the DLQ of DeadLettered gets it, DeadLettered gets nothing more
+    // (the DLQ record and its announcement would be written by one send).
+    await waitFor(
+      async () =>
+        (await readTopic(kind, cfg, adminDb!, dlqTopic(Topics.DeadLettered))).some(
+          (m) => m.headers['x-consumer-group'] === breakerGroup,
+        ),
+      { what: 'the dead-lettered announcement', timeoutMs: 30000, intervalMs: 500 },
+    );
+    const all = await readTopic(kind, cfg, adminDb!, Topics.DeadLettered);
+    const decoded = all.map((m) => decodeEvent(Topics.DeadLettered, m.key, new Uint8Array(m.value), m.headers).payload);
+    expect(decoded.map((p) => `${p.topic} ${p.eventId}`)).toEqual([`${Topics.TaskRequested} announce-poison`]);
   });
   // ---- the batch APIs: Outbox.addMany and bus.subscribeBatch ----
 

@@ -22,7 +22,15 @@ export class HealthController {
         () => ({ ok: true, kind: this.ctx.db.kind }),
         (e: Error) => ({ ok: false, kind: this.ctx.db.kind, error: e.message }),
       ),
-      this.ctx.bus.healthy().then((ok) => ({ ok, transport: this.ctx.bus.transportId })),
+      // The broker answers and every consumer of the process is running (a crashed Kafka consumer is being brought back).
+      this.ctx.bus.healthy().then((ok) => {
+        const down = this.ctx.bus.consumers().filter((c) => !c.running);
+        return {
+          ok,
+          transport: this.ctx.bus.transportId,
+          ...(down.length ? { consumersDown: down.map((c) => c.group) } : {}),
+        };
+      }),
     ]);
     const extra: Record<string, ReadinessResult> = {};
     for (const [name, check] of this.ctx.readinessChecks) {

@@ -14,7 +14,7 @@ import { PlatformAuthGuard } from './auth/auth.guard';
 import { ApiError } from './http/api-error';
 import { ApiExceptionFilter } from './http/exception.filter';
 import { HealthController } from './health.controller';
-import { createLogger, registerSecretValue, type Logger } from './logger';
+import { createLogger, redactSecretValues, registerSecretValue, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { SERVICE_CONTEXT, type ReadinessResult, type ServiceContext, type ServiceDefinition } from './service-context';
 import { startTracing, stopTracing } from './tracing';
@@ -115,6 +115,7 @@ export class Platform {
         { transport: 'local', db: this.busDb, topicPrefix: config.KAFKA_TOPIC_PREFIX },
         'hishamos',
         busMetrics.busObserver(),
+        { redact: redactSecretValues },
       );
     } else {
       this.bus = createEventBus(
@@ -129,6 +130,7 @@ export class Platform {
         },
         definitions.length === 1 ? `hishamos/${definitions[0].name}` : 'hishamos',
         busMetrics.busObserver(),
+        { redact: redactSecretValues },
       );
     }
     await this.bus.start(topics);
