@@ -27,11 +27,7 @@ export interface ServiceContext {
   /** Consumes a topic in this service's consumer group for it (hishamos.<service>.<topic>), idempotently. */
   subscribe<T extends Topic>(topic: T, handler: EventHandler<T>, opts?: SubscribeOptions): Promise<void>;
   /** Like `subscribe`, in the same consumer group, with whole batches per transaction (EventBus.subscribeBatch). */
-  subscribeBatch<T extends Topic>(
-    topic: T,
-    handler: BatchEventHandler<T>,
-    opts?: SubscribeBatchOptions,
-  ): Promise<void>;
+  subscribeBatch<T extends Topic>(topic: T, handler: BatchEventHandler<T>, opts?: SubscribeBatchOptions): Promise<void>;
   /** The consumer group this service uses for a topic: `<KAFKA_TOPIC_PREFIX>.hishamos.<service>.<topic>`. */
   groupOf(topic: Topic): string;
   /** The service's own settings (ServiceDefinition.settings), validated at boot. */
