@@ -100,8 +100,14 @@ const opts = parseArgs(
 );
 
 const TOKEN = randomUUID() + randomUUID();
+/**
+ * This run's orchestrator process, by a marker argument on its command line (other orchestrator processes on the
+ * machine, e.g. another test's, are not counted; main.ts ignores the argument).
+ */
+const INSTANCE_MARKER = `--bench-instance=${randomUUID().slice(0, 8)}`;
 const ORCHESTRATOR_PROCESS = {
-  orchestrator: (_comm: string, cmdline: string) => cmdline.includes('services/orchestrator/src/main.ts'),
+  orchestrator: (_comm: string, cmdline: string) =>
+    cmdline.includes('services/orchestrator/src/main.ts') && cmdline.includes(INSTANCE_MARKER),
 };
 
 /** The chain workflow: K sequential steps over six agents, each fed the previous step's output. */
@@ -437,7 +443,7 @@ function startOrchestrator(env: Record<string, string>): Promise<ChildProcess> {
   const profile = opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`] : [];
   const child = spawn(
     process.execPath,
-    [...profile, '-r', '@swc-node/register', join(REPO, 'services/orchestrator/src/main.ts')],
+    [...profile, '-r', '@swc-node/register', join(REPO, 'services/orchestrator/src/main.ts'), INSTANCE_MARKER],
     {
       cwd: REPO,
       env: { PATH: process.env.PATH ?? '', SWC_NODE_PROJECT: join(REPO, 'tsconfig.json'), ...env },

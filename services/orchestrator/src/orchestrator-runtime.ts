@@ -3,7 +3,6 @@ import { Topics } from '@hishamos/contracts';
 import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
 import { OrchestratorSettings } from './config/orchestrator.settings';
 import { RunEngine } from './engine/run-engine';
-import { Clock } from './engine/clock';
 import { RunEventNotifier } from './engine/run-event-notifier';
 import { ExecutionCompletedHandler } from './handlers/execution-completed.handler';
 import { TaskRequestedHandler } from './handlers/task-requested.handler';
@@ -14,6 +13,9 @@ import { PollingLoop } from './scheduler/polling-loop';
 import { FireDueTimersUseCase } from './usecases/fire-due-timers/fire-due-timers.usecase';
 import { ScheduleWorkUseCase } from './usecases/schedule-work/schedule-work.usecase';
 import { SeedWorkflowsUseCase } from './usecases/seed-workflows/seed-workflows.usecase';
+
+/** The most results applied in one transaction. */
+const RESULT_BATCH = 200;
 
 /**
  * Starts the orchestrator's background work once the HTTP server is up: the seed workflows, the two
@@ -37,7 +39,6 @@ export class OrchestratorRuntime implements OnModuleDestroy {
     private readonly metrics: OrchestratorMetrics,
     private readonly runs: RunRepository,
     private readonly attempts: AttemptRepository,
-    private readonly clock: Clock,
     private readonly notifier: RunEventNotifier,
   ) {}
 
@@ -51,10 +52,11 @@ export class OrchestratorRuntime implements OnModuleDestroy {
     let lastFullPass = 0;
     this.scheduler = new PollingLoop(
       'scheduler',
-      async () => {
-        // Idle replicas only look (no lock) unless there is queued work; a full pass now and then frees expired slots.
+      async (queuedHere) => {
+        // Idle replicas only look (no lock) unless there is queued work (certainly so when this replica has just
+        // queued some); a full pass now and then frees expired slots.
         const now = Date.now();
-        if (now - lastFullPass < 5000 && !(await this.schedule.hasQueuedWork())) return false;
+        if (!queuedHere && now - lastFullPass < 5000 && !(await this.schedule.hasQueuedWork())) return false;
         lastFullPass = now;
         const pass = await this.schedule.execute();
         return pass.admitted + pass.dispatched > 0;
@@ -62,7 +64,7 @@ export class OrchestratorRuntime implements OnModuleDestroy {
       this.settings.ORCHESTRATOR_SCHEDULER_POLL_MS,
       onError,
     );
-    this.engine.onWake(() => this.scheduler?.wake());
+    this.engine.onWake((queued) => this.scheduler?.wake(queued));
     this.timers = new PollingLoop(
       'timers',
       async () => (await this.fireTimers.execute()) > 0,
@@ -75,38 +77,23 @@ export class OrchestratorRuntime implements OnModuleDestroy {
         running: counts.running ?? 0,
         queued: counts.queued ?? 0,
         queuedSteps: await this.runs.countQueuedSteps(this.ctx.db),
-        slots: await this.attempts.slotsInUse(this.ctx.db, this.clock.now()),
+        slots: await this.attempts.slotsInUse(this.ctx.db),
       };
     });
 
     const concurrency = this.settings.ORCHESTRATOR_CONSUMER_CONCURRENCY;
-    await this.ctx.bus.subscribe(
-      this.group(Topics.TaskRequested),
-      Topics.TaskRequested,
-      this.ctx.db,
-      (event, hctx) => this.taskRequested.handle(event, hctx),
-      { concurrency },
-    );
-    await this.ctx.bus.subscribe(
-      this.group(Topics.ExecutionCompleted),
+    // The platform's consumer groups (<KAFKA_TOPIC_PREFIX>.hishamos.orchestrator.<topic>).
+    await this.ctx.subscribe(Topics.TaskRequested, (event, hctx) => this.taskRequested.handle(event, hctx), {
+      concurrency,
+    });
+    // Results in batches: one transaction (and a few statements) for all the results of a fetched batch.
+    await this.ctx.subscribeBatch(
       Topics.ExecutionCompleted,
-      this.ctx.db,
-      (event, hctx) => this.executionCompleted.handle(event, hctx),
-      { concurrency },
+      (events, hctx) => this.executionCompleted.handle(events, hctx),
+      { concurrency, maxBatchSize: RESULT_BATCH },
     );
     this.scheduler.start();
     this.timers.start();
-  }
-
-  /**
-   * The consumer group of a topic: the platform's `hishamos.orchestrator.<topic>`, namespaced by
-   * KAFKA_TOPIC_PREFIX like the topics. (PrefixedTransport prefixes topics but not group ids, so two installs
-   * sharing a cluster would otherwise share groups, and Kafka would hand one install's partitions to the
-   * other's members. Without a prefix the name is exactly the platform's.)
-   */
-  private group(topic: string): string {
-    const prefix = this.ctx.config.KAFKA_TOPIC_PREFIX;
-    return `${prefix ? `${prefix}.` : ''}hishamos.${this.ctx.name}.${topic}`;
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,10 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { CE_SPECVERSION, Topics, WorkflowEventKind, dlqTopic, eventType } from '@hishamos/contracts';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  CE_SPECVERSION,
+  decodeEvent,
+  encodeEvent,
+  ExecutionStatus,
+  Topics,
+  WorkflowEventKind,
+  dlqTopic,
+  eventType,
+} from '@hishamos/contracts';
+import { transactionWithHooks } from '@hishamos/messaging';
+import { startTracing, type RunningService } from '@hishamos/platform';
+import { RecordExecutionResultUseCase } from '../src/usecases/record-execution-result/record-execution-result.usecase';
 import { waitFor } from '@hishamos/testing';
-import { Api, OrchestratorEnv, SEEDS, admin, alice, bob, viewer } from './fixtures/orchestrator-env';
+import { Api, OrchestratorEnv, SEEDS, admin, alice, bob, traceIdOf, viewer } from './fixtures/orchestrator-env';
 
 jest.setTimeout(120000);
 
@@ -69,8 +82,10 @@ const incidentInputs = {
 describe('orchestrator workflows on Kafka and Postgres', () => {
   const env = new OrchestratorEnv();
   let url: string;
+  let svc: RunningService;
   let api: Api;
   let asAdmin: Api;
+  const spans = new InMemorySpanExporter();
 
   const run = async (id: string, as: Api = api): Promise<Run> => (await as.get<Run>(`/v1/runs/${id}`)).body;
   const untilStatus = (id: string, status: string, timeoutMs = 30000) =>
@@ -98,8 +113,10 @@ describe('orchestrator workflows on Kafka and Postgres', () => {
   };
 
   beforeAll(async () => {
+    // Before the platform starts: its own startTracing call then keeps this (in-memory) exporter.
+    await startTracing('orchestrator', { spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
     await env.setup('wf');
-    const svc = await env.startInProcess({ ORCHESTRATOR_ABANDONED_SLOT_SECONDS: '1' });
+    svc = await env.startInProcess({ ORCHESTRATOR_ABANDONED_SLOT_SECONDS: '1' });
     url = svc.url;
     api = new Api(url).as(alice);
     asAdmin = new Api(url).as(admin);
@@ -627,6 +644,185 @@ describe('orchestrator workflows on Kafka and Postgres', () => {
     expect(failed.body.runs.length).toBeGreaterThan(0);
     expect(failed.body.runs.every((r) => r.status === 'failed')).toBe(true);
     expect((await api.get<ApiErrorBody>('/v1/runs?status=bogus')).body.error.field).toBe('status');
+  });
+
+  it('applies a batch of results in one transaction: a fan-out’s results together, a duplicate and a stray one', async () => {
+    const fan = ['fan_a', 'fan_b', 'fan_c'];
+    const def = workflow('batch-fan', [...fan.map((id) => stories(id)), stories('fan_join', { depends_on: fan })]);
+    expect((await register(def)).status).toBe(201);
+    // The executor takes the three fan-out requests and never answers them; the test answers them in one batch.
+    env.executor.script = (req) => (fan.includes(req.stepId) ? { hang: true } : {});
+    const created = await start('batch-fan', { feature: 'batch' });
+    const requests = await waitFor(
+      () => {
+        const got = env.executor.executions().filter((e) => e.request.runId === created.id);
+        return got.length === 3 ? got.map((e) => e.request) : undefined;
+      },
+      { what: 'the three fan-out requests' },
+    );
+    const result = (req: (typeof requests)[number]) => {
+      const e = encodeEvent(
+        Topics.ExecutionCompleted,
+        {
+          executionId: req.executionId,
+          idempotencyKey: req.idempotencyKey,
+          runId: req.runId,
+          stepId: req.stepId,
+          attempt: req.attempt,
+          userId: req.userId,
+          agent: req.agent,
+          command: req.command,
+          status: ExecutionStatus.SUCCEEDED,
+          output: `## Stories\n\nstories of ${req.stepId}`,
+          sections: { stories: `stories of ${req.stepId}` },
+          usage: { inputTokens: 10n, outputTokens: 5n },
+        },
+        { key: req.runId, source: 'test-gateway' },
+      );
+      return decodeEvent(Topics.ExecutionCompleted, e.key, e.value, e.headers);
+    };
+    const [a, b, c] = fan.map((id) => requests.find((r) => r.stepId === id)!);
+    const batch = [
+      result(a),
+      result(b),
+      result(a), // the same result delivered again (another event id): late
+      result(c),
+      result({ ...a, idempotencyKey: `${randomUUID()}:x:1` }), // not a request of the orchestrator
+    ];
+    const record = svc.app.get(RecordExecutionResultUseCase, { strict: false });
+    const outcomes = await transactionWithHooks(svc.context.db, (tx) => record.execute(batch, tx));
+    expect(outcomes).toEqual(['applied', 'applied', 'late', 'applied', 'not_ours']);
+    const done = await untilStatus(created.id, 'succeeded');
+    expect(done.steps.map((s) => [s.id, s.status, s.attempt])).toEqual([
+      ['fan_a', 'succeeded', 1],
+      ['fan_b', 'succeeded', 1],
+      ['fan_c', 'succeeded', 1],
+      ['fan_join', 'succeeded', 1],
+    ]);
+    expect(done.usage).toEqual({ inputTokens: 130, outputTokens: 65 });
+    await env.events.waitFor(created.id, WorkflowEventKind.COMPLETED);
+    expect(env.events.count(created.id, WorkflowEventKind.STEP_SUCCEEDED)).toBe(4);
+    // The join was requested once, after all three.
+    expect(env.executor.executions().filter((e) => e.request.runId === created.id)).toHaveLength(4);
+  });
+
+  it('keeps a run in the trace it was asked for in: its requests and workflow events carry that trace id (task event, API)', async () => {
+    env.executor.script = () => ({ delayMs: 20 });
+    const chain = workflow('traced-chain', [
+      stories('first'),
+      stories('second', { depends_on: ['first'] }),
+      stories('third', { depends_on: ['second'] }),
+    ]);
+    expect((await register(chain)).status).toBe(201);
+    const traceparent = () => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+    const spansOf = (traceId: string): ReadableSpan[] =>
+      spans.getFinishedSpans().filter((x) => x.spanContext().traceId === traceId);
+    /** The run's events and requests carry the trace; the orchestrator's spans are children of `parentName`'s span. */
+    const expectTrace = async (runId: string, traceId: string, callerSpan: string, parentName: string) => {
+      await untilStatus(runId, 'succeeded');
+      await env.events.waitFor(runId, WorkflowEventKind.COMPLETED);
+      const requests = env.executor.executions().filter((e) => e.request.runId === runId);
+      expect(requests.map((e) => e.request.stepId).sort()).toEqual(['first', 'second', 'third']);
+      expect([...new Set(requests.map((e) => traceIdOf(e.traceparent)))]).toEqual([traceId]);
+      const events = env.events.of(runId);
+      expect(events.map((e) => WorkflowEventKind[e.kind])).toEqual([
+        'STARTED',
+        'STEP_STARTED',
+        'STEP_SUCCEEDED',
+        'STEP_STARTED',
+        'STEP_SUCCEEDED',
+        'STEP_STARTED',
+        'STEP_SUCCEEDED',
+        'COMPLETED',
+      ]);
+      expect([...new Set(events.map((e) => traceIdOf(e.traceparent)))]).toEqual([traceId]);
+      // The span the run was asked for in (the consumer's, the request's) is a child of the caller's; every
+      // event the run caused later was published in a child span of it: the request and STEP_STARTED of a
+      // step in "schedule step <id>", the results in "record step <id>", the end in "complete run".
+      const traced = await waitFor(
+        () => {
+          const found = spansOf(traceId);
+          return found.some((x) => x.name === 'complete run') ? found : undefined;
+        },
+        { what: `the spans of trace ${traceId}` },
+      );
+      const intake = traced.find((x) => x.name === parentName)!;
+      expect(intake.parentSpanContext?.spanId).toBe(callerSpan);
+      const spanOf = (tp?: string) => tp?.split('-')[2];
+      const byId = new Map(traced.map((x) => [x.spanContext().spanId, x]));
+      for (const e of [...events.map((x) => x.traceparent), ...requests.map((x) => x.traceparent)]) {
+        const span = byId.get(spanOf(e)!);
+        expect(span?.parentSpanContext?.spanId).toBe(intake.spanContext().spanId);
+      }
+      for (const step of ['first', 'second', 'third']) {
+        const request = requests.find((r) => r.request.stepId === step)!;
+        expect(byId.get(spanOf(request.traceparent)!)?.name).toBe(`schedule step ${step}`);
+        const succeeded = events.find((e) => e.kind === WorkflowEventKind.STEP_SUCCEEDED && e.stepId === step)!;
+        expect(byId.get(spanOf(succeeded.traceparent)!)?.name).toBe(`record step ${step}`);
+      }
+      const completed = events.find((e) => e.kind === WorkflowEventKind.COMPLETED)!;
+      expect(byId.get(spanOf(completed.traceparent)!)?.name).toBe('complete run');
+    };
+
+    // From another team's service: a JSON CloudEvent with a traceparent header, as plain kafkajs sends it.
+    const eventTrace = traceparent();
+    const taskId = `traced-${randomUUID()}`;
+    const kafka = new Kafka({ brokers: env.brokers, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: `${env.prefix}.${Topics.TaskRequested}`,
+      messages: [
+        {
+          key: 'svc-tracer',
+          value: Buffer.from(
+            JSON.stringify({ requestedBy: 'svc-tracer', workflow: 'traced-chain', inputs: { feature: 'x' }, taskId }),
+          ),
+          headers: {
+            ce_id: randomUUID(),
+            ce_source: 'external',
+            ce_type: eventType(Topics.TaskRequested),
+            ce_specversion: CE_SPECVERSION,
+            'content-type': 'application/json',
+            traceparent: eventTrace,
+          },
+        },
+      ],
+    });
+    await producer.disconnect();
+    const fromEvent = await waitFor(
+      async () =>
+        (await asAdmin.get<{ runs: { id: string; taskId: string }[] }>('/v1/runs?user=svc-tracer')).body.runs.find(
+          (r) => r.taskId === taskId,
+        ),
+      { timeoutMs: 30000, what: 'the run of the traced task event' },
+    );
+    await expectTrace(fromEvent.id, traceIdOf(eventTrace), eventTrace.split('-')[2], `consume ${Topics.TaskRequested}`);
+
+    // Through the API, with a traceparent request header (as the gateway forwards it).
+    const apiTrace = traceparent();
+    const res = await fetch(`${url}/v1/workflows/traced-chain/runs`, {
+      method: 'POST',
+      headers: { ...api.headers(true), traceparent: apiTrace },
+      body: JSON.stringify({ inputs: { feature: 'y' } }),
+    });
+    expect(res.status).toBe(202);
+    await expectTrace(
+      ((await res.json()) as Run).id,
+      traceIdOf(apiTrace),
+      apiTrace.split('-')[2],
+      'POST /v1/workflows/:id/runs',
+    );
+
+    // A task through the API without one gets a trace of its own, kept the same way.
+    const untraced = (
+      await api.post<Run>('/v1/tasks', { agent: 'qa', command: 'reproduce_bug', inputs: { report: 'untraced' } })
+    ).body;
+    await untilStatus(untraced.id, 'succeeded');
+    const completed = await env.events.waitFor(untraced.id, WorkflowEventKind.COMPLETED);
+    const request = env.executor.executions().find((e) => e.request.runId === untraced.id)!;
+    expect(traceIdOf(completed.traceparent)).toMatch(/^[0-9a-f]{32}$/);
+    expect(traceIdOf(request.traceparent)).toBe(traceIdOf(completed.traceparent));
   });
 
   it('exports the workflow duration histogram and the active/queued gauges', async () => {

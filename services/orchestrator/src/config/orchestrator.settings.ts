@@ -59,7 +59,9 @@ export class OrchestratorSettings {
 
   /**
    * An attempt abandoned by a timeout or a cancellation may still be running at the gateway; it keeps its
-   * agent slot until its result arrives or for this long, so the agent's limit holds at the gateway too.
+   * agent slot (and its run its workflow slot) until its result arrives, or else until this long after its
+   * deadline (the gateway starts nothing after it) or after now, whichever is later, so the limits hold at the
+   * gateway too.
    */
   @Type(() => Number)
   @IsInt()

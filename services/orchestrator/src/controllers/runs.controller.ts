@@ -8,6 +8,7 @@ import { GetRunUseCase } from '../usecases/get-run/get-run.usecase';
 import { ListRunEventsUseCase } from '../usecases/list-run-events/list-run-events.usecase';
 import { ListRunsUseCase } from '../usecases/list-runs/list-runs.usecase';
 import { CancelDto, DecisionDto, ListRunsQuery, RunEventsQuery } from './orchestrator.dto';
+import { withRequestSpan } from './request-span';
 import { streamRunEvents } from './run-event-stream';
 
 @Controller('v1/runs')
@@ -67,8 +68,15 @@ export class RunsController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  cancel(@Param('id') id: string, @Body() body: CancelDto, @CurrentIdentity() identity: Identity) {
-    return this.cancelRun.execute({ runId: id, identity, reason: body?.reason });
+  cancel(
+    @Param('id') id: string,
+    @Body() body: CancelDto,
+    @CurrentIdentity() identity: Identity,
+    @Headers() headers: Record<string, string | undefined>,
+  ) {
+    return withRequestSpan('POST', '/v1/runs/:id/cancel', headers, () =>
+      this.cancelRun.execute({ runId: id, identity, reason: body?.reason }),
+    );
   }
 
   @Post(':id/steps/:step/approve')
@@ -78,8 +86,11 @@ export class RunsController {
     @Param('step') step: string,
     @Body() body: DecisionDto,
     @CurrentIdentity() identity: Identity,
+    @Headers() headers: Record<string, string | undefined>,
   ) {
-    return this.decide.execute({ runId: id, stepId: step, decision: 'approve', identity, comment: body?.comment });
+    return withRequestSpan('POST', '/v1/runs/:id/steps/:step/approve', headers, () =>
+      this.decide.execute({ runId: id, stepId: step, decision: 'approve', identity, comment: body?.comment }),
+    );
   }
 
   @Post(':id/steps/:step/reject')
@@ -89,7 +100,10 @@ export class RunsController {
     @Param('step') step: string,
     @Body() body: DecisionDto,
     @CurrentIdentity() identity: Identity,
+    @Headers() headers: Record<string, string | undefined>,
   ) {
-    return this.decide.execute({ runId: id, stepId: step, decision: 'reject', identity, comment: body?.comment });
+    return withRequestSpan('POST', '/v1/runs/:id/steps/:step/reject', headers, () =>
+      this.decide.execute({ runId: id, stepId: step, decision: 'reject', identity, comment: body?.comment }),
+    );
   }
 }

@@ -4,6 +4,7 @@ import { CurrentIdentity, RequireRoles, type Identity } from '@hishamos/platform
 import { GetRunUseCase } from '../usecases/get-run/get-run.usecase';
 import { SubmitTaskUseCase } from '../usecases/submit-task/submit-task.usecase';
 import { SubmitTaskDto } from './orchestrator.dto';
+import { withRequestSpan } from './request-span';
 
 @Controller('v1/tasks')
 export class TasksController {
@@ -19,8 +20,14 @@ export class TasksController {
   async create(
     @Body() body: SubmitTaskDto,
     @CurrentIdentity() identity: Identity,
-    @Headers('idempotency-key') idempotencyHeader?: string,
+    @Headers() headers: Record<string, string | undefined>,
   ) {
+    const idempotencyHeader = headers['idempotency-key'];
+    // The run keeps this request's trace context: what it causes later is published in child spans of it.
+    return withRequestSpan('POST', '/v1/tasks', headers, () => this.submitAs(body, identity, idempotencyHeader));
+  }
+
+  private async submitAs(body: SubmitTaskDto, identity: Identity, idempotencyHeader: string | undefined) {
     const { run } = await this.submit.execute({
       agent: body.agent,
       command: body.command,

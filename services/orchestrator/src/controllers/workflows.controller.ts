@@ -9,6 +9,7 @@ import { ListWorkflowsUseCase } from '../usecases/list-workflows/list-workflows.
 import { RegisterWorkflowUseCase } from '../usecases/register-workflow/register-workflow.usecase';
 import { StartWorkflowRunUseCase } from '../usecases/start-workflow-run/start-workflow-run.usecase';
 import { RegisterWorkflowDto, StartRunDto, WorkflowVersionQuery } from './orchestrator.dto';
+import { withRequestSpan } from './request-span';
 
 @Controller('v1/workflows')
 export class WorkflowsController {
@@ -59,8 +60,16 @@ export class WorkflowsController {
     @Param('id') id: string,
     @Body() body: StartRunDto,
     @CurrentIdentity() identity: Identity,
-    @Headers('idempotency-key') idempotencyHeader?: string,
+    @Headers() headers: Record<string, string | undefined>,
   ) {
+    const idempotencyHeader = headers['idempotency-key'];
+    // The run keeps this request's trace context: what it causes later is published in child spans of it.
+    return withRequestSpan('POST', '/v1/workflows/:id/runs', headers, () =>
+      this.startAs(id, body, identity, idempotencyHeader),
+    );
+  }
+
+  private async startAs(id: string, body: StartRunDto, identity: Identity, idempotencyHeader: string | undefined) {
     const { run } = await this.start.execute({
       workflow: id,
       version: body.version,

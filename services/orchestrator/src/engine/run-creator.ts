@@ -7,6 +7,7 @@ import { RunRepository } from '../repositories/run.repository';
 import type { RunKind, RunRow } from '../repositories/rows';
 import { Clock } from './clock';
 import { RunEngine } from './run-engine';
+import { currentTraceContext } from './run-trace';
 import { Work } from './work';
 
 export interface NewRunRequest {
@@ -55,6 +56,8 @@ export class RunCreator {
         source_id: req.sourceId,
         timeout_seconds: def.timeoutSeconds,
         created_at: now,
+        // The trace the run was asked for in: what it causes later is published in child spans of it.
+        ...currentTraceContext(),
       },
       def.steps.map((s) => ({
         step_id: s.id,
@@ -65,17 +68,18 @@ export class RunCreator {
         max_attempts: s.retry.maxAttempts,
         attempt_timeout_seconds: s.attemptTimeoutSeconds || 1,
       })),
+      { kind: req.kind, priority: req.priority },
     );
     if (!inserted) {
       const existing = await this.runs.bySource(tx, req.source, req.sourceId);
       if (!existing) throw new Error(`run for ${req.source}/${req.sourceId} vanished`);
       return { run: existing, created: false };
     }
-    const run = inserted;
+    // Its `queued` event is written by the same statement; after the commit, the scheduler and SSE readers look.
     const w = new Work(tx, now);
-    this.engine.emit(w, run, 'queued', { data: { kind: req.kind, priority: req.priority } });
-    w.wakeScheduler = true;
+    w.onCommit(() => this.engine.notifyRuns([inserted.id]));
+    w.queuedWork = true;
     await this.engine.flush(w);
-    return { run, created: true };
+    return { run: inserted, created: true };
   }
 }

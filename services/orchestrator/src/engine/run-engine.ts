@@ -16,17 +16,22 @@ import {
 } from '../definitions/compiled-workflow';
 import { DefinitionStore } from '../definitions/definition-store';
 import { OrchestratorMetrics } from '../metrics/orchestrator-metrics';
-import { AttemptRepository, type NewAttempt } from '../repositories/attempt.repository';
+import { AttemptRepository } from '../repositories/attempt.repository';
 import { RunEventRepository } from '../repositories/run-event.repository';
-import { RunRepository } from '../repositories/run.repository';
+import { RunRepository, type RunEnd } from '../repositories/run.repository';
 import { TERMINAL_STEP, type AttemptRow, type RunRow, type StepRow, type TimerRow } from '../repositories/rows';
 import type { DispatchableStep } from '../repositories/scheduler.repository';
 import { TimerRepository } from '../repositories/timer.repository';
+import { WriteBatch } from '../repositories/write-batch';
 import { RunEventNotifier } from './run-event-notifier';
+import { withoutActiveSpan } from './run-trace';
 import { Work } from './work';
 
 /** What a run's events need to know about it. */
-export type RunRef = Pick<RunRow, 'id' | 'workflow_id' | 'workflow_name' | 'workflow_version' | 'user_id' | 'task_id'>;
+export type RunRef = Pick<
+  RunRow,
+  'id' | 'workflow_id' | 'workflow_name' | 'workflow_version' | 'user_id' | 'task_id' | 'traceparent' | 'tracestate'
+>;
 
 export type RunEventKind =
   | 'queued'
@@ -68,6 +73,35 @@ export interface ExecutionResult {
   outputTokens: number;
 }
 
+/**
+ * The span (a child of the run's trace context) an event of the run is published in: a step's execution request
+ * and its STEP_STARTED share "schedule step <id>"; the end of the run is "complete run" / "fail run" / "cancel run".
+ */
+function spanName(kind: RunEventKind, stepId?: string): string {
+  switch (kind) {
+    case 'started':
+      return 'start run';
+    case 'step_started':
+      return `schedule step ${stepId}`;
+    case 'step_succeeded':
+    case 'step_failed':
+    case 'step_retrying':
+      return `record step ${stepId}`;
+    case 'step_waiting_approval':
+      return `await approval ${stepId}`;
+    case 'step_skipped':
+      return `skip step ${stepId}`;
+    case 'completed':
+      return 'complete run';
+    case 'failed':
+      return 'fail run';
+    case 'cancelled':
+      return 'cancel run';
+    default:
+      return 'advance run';
+  }
+}
+
 interface Failure {
   code: string;
   message: string;
@@ -89,7 +123,7 @@ function seconds(from: Date | string | null, to: Date): number {
  */
 @Injectable()
 export class RunEngine {
-  private wakeScheduler: () => void = () => undefined;
+  private wakeScheduler: (queuedWork: boolean) => void = () => undefined;
   /** Which replica dispatched a step (recorded in its step_started event). */
   private readonly instance = `${hostname()}:${process.pid}`;
 
@@ -107,8 +141,13 @@ export class RunEngine {
   ) {}
 
   /** Called after a commit that queued work or freed slots (the scheduler loop sets it). */
-  onWake(wake: () => void): void {
+  onWake(wake: (queuedWork: boolean) => void): void {
     this.wakeScheduler = wake;
+  }
+
+  /** Tells SSE readers of these runs to look (after a commit that added events of them). */
+  notifyRuns(runIds: Iterable<string>): void {
+    this.notifier.notify(runIds);
   }
 
   /** Writes the steps made ready in this transaction (status queued, resolved inputs). */
@@ -120,25 +159,47 @@ export class RunEngine {
 
   /** Writes what the transaction produced and registers its after-commit callbacks. */
   async flush(w: Work): Promise<void> {
-    await this.flushQueued(w);
-    await this.runEvents.insertMany(w.tx, w.runEvents);
+    // Row writes in one statement: steps made ready, run events, timers, attempts.
+    const batch = new WriteBatch();
+    this.runs.markQueuedInto(batch, w.queued, w.now);
+    this.runEvents.insertManyInto(batch, w.runEvents);
+    this.timers.insertManyInto(batch, w.timers);
+    this.attempts.insertManyInto(batch, w.attempts, w.attemptsRequestedAt ?? w.now);
+    this.runs.finishManyInto(batch, w.endedRuns);
+    await batch.run(w.tx);
+    w.queued.length = 0;
+    w.attempts.length = 0;
+    w.endedRuns.length = 0;
     if (w.runEvents.length > 0) {
       const runIds = new Set(w.runEvents.map((e) => e.run_id));
       w.onCommit(() => this.notifier.notify(runIds));
     }
-    if (w.workflowEvents.length > 0) {
-      await this.ctx.outbox.addMany(w.tx, Topics.WorkflowProgressed, w.workflowEvents, (e) => ({ key: e.runId ?? '' }));
-      const kinds = w.runEvents.filter((e) => KIND[e.kind as RunEventKind] !== undefined).map((e) => e.kind);
-      w.onCommit(() => kinds.forEach((k) => this.metrics.eventPublished(k)));
-    }
-    if (w.executions.length > 0) {
-      await this.ctx.outbox.addMany(w.tx, Topics.ExecutionRequested, w.executions, (e) => ({
-        key: e.runId ?? '',
-        id: e.executionId,
+    if (w.workflowEvents.length > 0 || w.executions.length > 0) {
+      // Each event carries the trace headers of its run's span; with no span active, the outbox keeps them.
+      const progressed = w.workflowEvents.map((e) => e.payload);
+      const progressedOpts = w.workflowEvents.map((e) => ({ key: e.run.id, headers: w.spans.headers(e.run, e.span) }));
+      const requested = w.executions.map((e) => e.payload);
+      const requestedOpts = w.executions.map((e) => ({
+        key: e.run.id,
+        id: e.payload.executionId,
+        headers: w.spans.headers(e.run, e.span),
       }));
+      try {
+        await withoutActiveSpan(async () => {
+          if (progressed.length > 0)
+            await this.ctx.outbox.addMany(w.tx, Topics.WorkflowProgressed, progressed, progressedOpts);
+          if (requested.length > 0)
+            await this.ctx.outbox.addMany(w.tx, Topics.ExecutionRequested, requested, requestedOpts);
+        });
+      } finally {
+        w.spans.end();
+      }
+      if (progressed.length > 0) {
+        const kinds = w.runEvents.filter((e) => KIND[e.kind as RunEventKind] !== undefined).map((e) => e.kind);
+        w.onCommit(() => kinds.forEach((k) => this.metrics.eventPublished(k)));
+      }
     }
-    await this.timers.insertMany(w.tx, w.timers);
-    w.registerCommitHooks(() => this.wakeScheduler());
+    w.registerCommitHooks((queued) => this.wakeScheduler(queued));
     w.runEvents.length = 0;
     w.workflowEvents.length = 0;
     w.executions.length = 0;
@@ -174,19 +235,23 @@ export class RunEngine {
     const protoKind = KIND[kind];
     if (protoKind === undefined) return;
     w.workflowEvents.push({
-      runId: run.id,
-      workflowId: run.workflow_id,
-      workflowName: run.workflow_name,
-      workflowVersion: run.workflow_version,
-      kind: protoKind,
-      stepId: opts.stepId ?? '',
-      attempt: opts.attempt ?? 0,
-      userId: run.user_id,
-      error: opts.error ?? '',
-      outputs: opts.outputs ? toJsonObject(opts.outputs) : undefined,
-      at: timestampFromDate(w.now),
-      taskId: run.task_id ?? '',
-      detail: opts.detail ?? '',
+      run,
+      span: spanName(kind, opts.stepId),
+      payload: {
+        runId: run.id,
+        workflowId: run.workflow_id,
+        workflowName: run.workflow_name,
+        workflowVersion: run.workflow_version,
+        kind: protoKind,
+        stepId: opts.stepId ?? '',
+        attempt: opts.attempt ?? 0,
+        userId: run.user_id,
+        error: opts.error ?? '',
+        outputs: opts.outputs ? toJsonObject(opts.outputs) : undefined,
+        at: timestampFromDate(w.now),
+        taskId: run.task_id ?? '',
+        detail: opts.detail ?? '',
+      },
     });
   }
 
@@ -195,11 +260,11 @@ export class RunEngine {
     Object.assign(step, patch);
   }
 
-  private slotReleaseAt(w: Work): Date {
-    return new Date(w.now.getTime() + this.settings.ORCHESTRATOR_ABANDONED_SLOT_SECONDS * 1000);
+  /** How long an abandoned attempt keeps its slot after its deadline (or now, if later) without a result. */
+  private get grace(): number {
+    return this.settings.ORCHESTRATOR_ABANDONED_SLOT_SECONDS;
   }
 
-  /** A queued run gets its slot: it starts, with its run timeout armed, and its first steps become ready. */
   /** A run the scheduler has just admitted (marked running with its deadline): timer, STARTED, first steps. */
   async startRun(w: Work, run: RunRow, steps?: StepRow[]): Promise<void> {
     const def = await this.definitions.forRun(w.tx, run);
@@ -266,7 +331,7 @@ export class RunEngine {
         // Written in one statement for the whole transaction (flushQueued), only if still pending then.
         Object.assign(row, { status: 'queued', inputs, queued_at: w.now });
         w.queued.push({ run_id: row.run_id, step_id: row.step_id, inputs });
-        w.wakeScheduler = true;
+        w.queuedWork = true;
       }
     }
     if (steps.every((s) => TERMINAL_STEP.has(s.status))) {
@@ -306,11 +371,18 @@ export class RunEngine {
         return undefined;
       });
     }
-    await this.runs.update(w.tx, run.id, { status: 'succeeded', finished_at: w.now, outputs });
-    Object.assign(run, { status: 'succeeded', finished_at: w.now, outputs });
-    await this.timers.deleteForRun(w.tx, run.id);
+    this.end(w, run, { id: run.id, status: 'succeeded', outputs });
     this.emit(w, run, 'completed', { outputs, data: { seconds: seconds(run.started_at, w.now) } });
     this.finished(w, run, 'succeeded');
+  }
+
+  /**
+   * The run ends: written at flush with its timers dropped, finished_at stamped by the database clock there
+   * (inside the transaction that frees its slot). Nothing in the transaction reads the run row back.
+   */
+  private end(w: Work, run: RunRow, end: RunEnd): void {
+    w.endedRuns.push(end);
+    Object.assign(run, { ...end, finished_at: w.now });
   }
 
   private finished(w: Work, run: RunRow, status: string): void {
@@ -324,10 +396,8 @@ export class RunEngine {
   /** Fails the run: its open steps end, attempts in flight are abandoned, FAILED carries the name and error. */
   async failRun(w: Work, run: RunRow, stepId: string | null, error: string): Promise<void> {
     await this.runs.cancelOpenSteps(w.tx, run.id, w.now, `run failed: ${error}`);
-    await this.attempts.abandon(w.tx, run.id, undefined, 'abandoned', this.slotReleaseAt(w));
-    await this.runs.update(w.tx, run.id, { status: 'failed', finished_at: w.now, error, error_step: stepId });
-    Object.assign(run, { status: 'failed', finished_at: w.now, error, error_step: stepId });
-    await this.timers.deleteForRun(w.tx, run.id);
+    await this.attempts.abandon(w.tx, run.id, undefined, 'abandoned', this.grace);
+    this.end(w, run, { id: run.id, status: 'failed', error, error_step: stepId });
     this.emit(w, run, 'failed', { stepId: stepId ?? undefined, error });
     this.finished(w, run, 'failed');
   }
@@ -336,48 +406,22 @@ export class RunEngine {
   async cancelRun(w: Work, run: RunRow, by: string, reason?: string): Promise<void> {
     const detail = `cancelled by ${by}${reason ? `: ${reason}` : ''}`;
     await this.runs.cancelOpenSteps(w.tx, run.id, w.now, detail);
-    const inFlight = await this.attempts.abandon(w.tx, run.id, undefined, 'abandoned', this.slotReleaseAt(w));
-    await this.runs.update(w.tx, run.id, { status: 'cancelled', finished_at: w.now, cancelled_by: by, error: detail });
+    const inFlight = await this.attempts.abandon(w.tx, run.id, undefined, 'abandoned', this.grace);
     const wasStarted = run.status === 'running';
-    Object.assign(run, { status: 'cancelled', finished_at: w.now, cancelled_by: by, error: detail });
-    await this.timers.deleteForRun(w.tx, run.id);
+    this.end(w, run, { id: run.id, status: 'cancelled', cancelled_by: by, error: detail });
     this.emit(w, run, 'cancelled', { detail, data: { inFlightSteps: inFlight } });
     if (wasStarted) this.finished(w, run, 'cancelled');
     else w.wakeScheduler = true;
   }
 
-  /** Claimed steps (already marked running, `attempt` incremented): the attempt, its timeout, the request, STEP_STARTED. */
+  /**
+   * Claimed steps (already marked running, `attempt` incremented, `started_at` stamped by the claim): the
+   * attempt, its timeout, the request, STEP_STARTED.
+   */
   async dispatch(w: Work, steps: DispatchableStep[]): Promise<void> {
     if (steps.length === 0) return;
-    const attempts: NewAttempt[] = [];
+    w.attemptsRequestedAt = new Date(steps[0].started_at ?? w.now);
     for (const s of steps) {
-      const attempt = s.attempt;
-      const key = `${s.run_id}:${s.step_id}:${attempt}`;
-      const executionId = randomUUID();
-      const deadline = new Date(w.now.getTime() + s.attempt_timeout_seconds * 1000);
-      attempts.push({
-        idempotency_key: key,
-        execution_id: executionId,
-        run_id: s.run_id,
-        step_id: s.step_id,
-        attempt,
-        agent: s.agent!,
-        user_id: s.user_id,
-      });
-      w.timer(s.run_id, s.step_id, 'attempt_timeout', attempt, deadline);
-      w.executions.push({
-        executionId,
-        idempotencyKey: key,
-        runId: s.run_id,
-        stepId: s.step_id,
-        attempt,
-        userId: s.user_id,
-        teamId: s.team_id ?? '',
-        agent: s.agent!,
-        command: s.command!,
-        inputs: toJsonObject(s.inputs ?? {}),
-        deadline: timestampFromDate(deadline),
-      });
       const run: RunRef = {
         id: s.run_id,
         workflow_id: s.workflow_id,
@@ -385,14 +429,47 @@ export class RunEngine {
         workflow_version: s.workflow_version,
         user_id: s.user_id,
         task_id: s.task_id,
+        traceparent: s.traceparent,
+        tracestate: s.tracestate,
       };
+      const attempt = s.attempt;
+      const key = `${s.run_id}:${s.step_id}:${attempt}`;
+      const executionId = randomUUID();
+      const deadline = new Date(w.now.getTime() + s.attempt_timeout_seconds * 1000);
+      w.attempts.push({
+        idempotency_key: key,
+        execution_id: executionId,
+        run_id: s.run_id,
+        step_id: s.step_id,
+        attempt,
+        agent: s.agent!,
+        user_id: s.user_id,
+        deadline_at: deadline,
+      });
+      w.timer(s.run_id, s.step_id, 'attempt_timeout', attempt, deadline);
+      w.executions.push({
+        run,
+        span: spanName('step_started', s.step_id),
+        payload: {
+          executionId,
+          idempotencyKey: key,
+          runId: s.run_id,
+          stepId: s.step_id,
+          attempt,
+          userId: s.user_id,
+          teamId: s.team_id ?? '',
+          agent: s.agent!,
+          command: s.command!,
+          inputs: toJsonObject(s.inputs ?? {}),
+          deadline: timestampFromDate(deadline),
+        },
+      });
       this.emit(w, run, 'step_started', {
         stepId: s.step_id,
         attempt,
         data: { agent: s.agent, command: s.command, executionId, idempotencyKey: key, by: this.instance },
       });
     }
-    await this.attempts.insertMany(w.tx, attempts, w.now);
   }
 
   /** The gateway's result of the step's current attempt. */
@@ -406,13 +483,6 @@ export class RunEngine {
   ): Promise<void> {
     const def = await this.definitions.forRun(w.tx, run);
     const cs = def.byId.get(step.step_id);
-    await this.attempts.complete(
-      w.tx,
-      attempt.idempotency_key,
-      result.succeeded ? 'succeeded' : 'failed',
-      w.now,
-      result.succeeded ? undefined : { code: result.errorCode, message: result.errorMessage },
-    );
     w.wakeScheduler = true;
     const usage = {
       execution_id: result.executionId || attempt.execution_id,
@@ -422,7 +492,8 @@ export class RunEngine {
       output_tokens: String(BigInt(step.output_tokens ?? '0') + BigInt(result.outputTokens)),
     };
     if (result.succeeded) {
-      await this.setStep(w, step, {
+      // The attempt ends and the step takes its result in one statement.
+      const patch: Partial<StepRow> = {
         ...usage,
         status: 'succeeded',
         output: result.output,
@@ -431,7 +502,14 @@ export class RunEngine {
         error_code: null,
         error_message: null,
         detail: null,
+      };
+      await this.attempts.complete(w.tx, attempt.idempotency_key, 'succeeded', undefined, {
+        runId: step.run_id,
+        stepId: step.step_id,
+        patch,
       });
+      Object.assign(attempt, { status: 'succeeded', holds_slot: false }); // later results of a batch see it ended
+      Object.assign(step, patch);
       this.emit(w, run, 'step_succeeded', {
         stepId: step.step_id,
         attempt: step.attempt,
@@ -441,12 +519,23 @@ export class RunEngine {
       await this.advance(w, run, def, steps?.includes(step) ? steps : undefined);
       return;
     }
-    await this.setStep(w, step, usage);
-    await this.stepFailed(w, run, cs, step, {
-      code: result.errorCode || 'execution_failed',
-      message: result.errorMessage || 'the execution failed',
-      retryable: result.retryable,
+    await this.attempts.complete(w.tx, attempt.idempotency_key, 'failed', {
+      code: result.errorCode,
+      message: result.errorMessage,
     });
+    Object.assign(attempt, { status: 'failed', holds_slot: false });
+    await this.stepFailed(
+      w,
+      run,
+      cs,
+      step,
+      {
+        code: result.errorCode || 'execution_failed',
+        message: result.errorMessage || 'the execution failed',
+        retryable: result.retryable,
+      },
+      usage,
+    );
   }
 
   /** The current attempt failed (an error result or its timeout): retry with backoff, or fail the run. */
@@ -456,6 +545,7 @@ export class RunEngine {
     cs: CompiledStep | undefined,
     step: StepRow,
     f: Failure,
+    extra: Partial<StepRow> = {},
   ): Promise<void> {
     const error = `${f.code}: ${f.message}`;
     if (cs && shouldRetry(cs, step.attempt, f)) {
@@ -463,6 +553,7 @@ export class RunEngine {
       const next = new Date(w.now.getTime() + delay);
       const detail = `attempt ${step.attempt} of ${cs.retry.maxAttempts} failed (${error}); retrying in ${(delay / 1000).toFixed(1)} s`;
       await this.setStep(w, step, {
+        ...extra,
         status: 'retrying',
         error_code: f.code,
         error_message: f.message,
@@ -481,6 +572,7 @@ export class RunEngine {
     }
     const final = cs && step.attempt >= cs.retry.maxAttempts && f.retryable ? ` (after ${step.attempt} attempts)` : '';
     await this.setStep(w, step, {
+      ...extra,
       status: 'failed',
       error_code: f.code,
       error_message: f.message,
@@ -506,12 +598,12 @@ export class RunEngine {
     if (timer.kind === 'retry') {
       if (step.status !== 'retrying' || step.attempt !== timer.attempt) return;
       await this.setStep(w, step, { status: 'queued', queued_at: w.now, next_attempt_at: null });
-      w.wakeScheduler = true;
+      w.queuedWork = true;
       return;
     }
     if (timer.kind === 'attempt_timeout') {
       if (step.status !== 'running' || step.attempt !== timer.attempt) return;
-      await this.attempts.abandon(w.tx, run.id, step.step_id, 'timed_out', this.slotReleaseAt(w));
+      await this.attempts.abandon(w.tx, run.id, step.step_id, 'timed_out', this.grace);
       w.wakeScheduler = true;
       await this.stepFailed(w, run, cs, step, {
         code: 'timeout',

@@ -34,6 +34,9 @@ export interface RunRow {
   finished_at: Date | null;
   deadline_at: Date | null;
   cancelled_by: string | null;
+  /** The W3C trace context the run was created in (null: none). */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 export interface StepRow {
@@ -85,6 +88,10 @@ export interface AttemptRow {
   slot_release_at: Date | null;
   requested_at: Date;
   completed_at: Date | null;
+  /** The deadline its execution request carries. */
+  deadline_at: Date | null;
+  /** When it stopped counting against its agent's limit (null while it holds the slot). */
+  slot_released_at: Date | null;
   error_code: string | null;
   error_message: string | null;
 }
@@ -122,6 +129,10 @@ export interface DefinitionRow {
   created_by: string | null;
   created_at: Date;
 }
+
+/** The jsonb columns of runs and steps (cast in updates). */
+export const RUN_JSON_COLUMNS: ReadonlySet<string> = new Set(['definition', 'inputs', 'outputs']);
+export const STEP_JSON_COLUMNS: ReadonlySet<string> = new Set(['inputs', 'sections']);
 
 /** JSON for a jsonb parameter (node-postgres would turn arrays into Postgres arrays). */
 export function jsonParam(value: unknown): string | null {

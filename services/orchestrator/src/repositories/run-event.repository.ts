@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { SqlExecutor } from '@hishamos/persistence';
 import type { RunEventRow } from './rows';
+import { WriteBatch } from './write-batch';
 
 export interface NewRunEvent {
   run_id: string;
@@ -16,22 +17,25 @@ export interface NewRunEvent {
 @Injectable()
 export class RunEventRepository {
   async insertMany(tx: SqlExecutor, events: NewRunEvent[]): Promise<void> {
+    const batch = new WriteBatch();
+    this.insertManyInto(batch, events);
+    await batch.run(tx);
+  }
+
+  /** The same, as part of a batch of writes (in order: their sequence numbers follow the list). */
+  insertManyInto(batch: WriteBatch, events: NewRunEvent[]): void {
     if (events.length === 0) return;
-    await tx.query(
+    const p = (values: unknown[]) => batch.param(values);
+    batch.add(
       `INSERT INTO run_events (run_id, kind, step_id, attempt, detail, data, at)
        SELECT r, k, s, a, d, j::jsonb, t
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[])
+       FROM unnest(${p(events.map((e) => e.run_id))}::uuid[], ${p(events.map((e) => e.kind))}::text[],
+                   ${p(events.map((e) => e.step_id))}::text[], ${p(events.map((e) => e.attempt))}::int[],
+                   ${p(events.map((e) => e.detail))}::text[],
+                   ${p(events.map((e) => (e.data ? JSON.stringify(e.data) : null)))}::text[],
+                   ${p(events.map((e) => e.at.toISOString()))}::timestamptz[])
          WITH ORDINALITY AS x(r, k, s, a, d, j, t, n)
        ORDER BY n`,
-      [
-        events.map((e) => e.run_id),
-        events.map((e) => e.kind),
-        events.map((e) => e.step_id),
-        events.map((e) => e.attempt),
-        events.map((e) => e.detail),
-        events.map((e) => (e.data ? JSON.stringify(e.data) : null)),
-        events.map((e) => e.at.toISOString()),
-      ],
     );
   }
 

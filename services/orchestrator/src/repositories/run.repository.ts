@@ -1,9 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { SqlExecutor } from '@hishamos/persistence';
-import { jsonParam, setClause, type RunRow, type RunStatus, type StepRow } from './rows';
-
-const RUN_JSON = new Set(['definition', 'inputs', 'outputs']);
-const STEP_JSON = new Set(['inputs', 'sections']);
+import {
+  jsonParam,
+  RUN_JSON_COLUMNS as RUN_JSON,
+  setClause,
+  STEP_JSON_COLUMNS as STEP_JSON,
+  type RunRow,
+  type RunStatus,
+  type StepRow,
+} from './rows';
+import { WriteBatch } from './write-batch';
 
 export interface NewRun {
   id: string;
@@ -21,6 +27,8 @@ export interface NewRun {
   source_id: string;
   timeout_seconds: number;
   created_at: Date;
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 export interface NewStep {
@@ -31,6 +39,16 @@ export interface NewStep {
   command: string | null;
   max_attempts: number;
   attempt_timeout_seconds: number;
+}
+
+/** How a run ends (RunRepository.finish). */
+export interface RunEnd {
+  id: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  outputs?: Record<string, unknown>;
+  error?: string;
+  error_step?: string | null;
+  cancelled_by?: string;
 }
 
 export interface RunFilter {
@@ -45,13 +63,31 @@ export interface RunFilter {
 /** Runs and their steps. */
 @Injectable()
 export class RunRepository {
-  /** Inserts a run and its steps; returns undefined when (source, source_id) exists already. */
-  async insert(tx: SqlExecutor, run: NewRun, steps: NewStep[]): Promise<RunRow | undefined> {
+  /**
+   * Inserts a run, its steps and its first event (`queued`, with `queuedData`) in one statement; returns
+   * undefined (and writes nothing) when (source, source_id) exists already.
+   */
+  async insert(
+    tx: SqlExecutor,
+    run: NewRun,
+    steps: NewStep[],
+    queuedData: Record<string, unknown>,
+  ): Promise<RunRow | undefined> {
     const [inserted] = await tx.query<RunRow>(
-      `INSERT INTO runs (id, kind, workflow_id, workflow_version, workflow_name, definition, user_id, team_id, task_id,
-         priority, status, inputs, source, source_id, timeout_seconds, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, 'queued', $11::jsonb, $12, $13, $14, $15)
-       ON CONFLICT (source, source_id) DO NOTHING RETURNING *`,
+      `WITH r AS (
+         INSERT INTO runs (id, kind, workflow_id, workflow_version, workflow_name, definition, user_id, team_id, task_id,
+           priority, status, inputs, source, source_id, timeout_seconds, created_at, traceparent, tracestate)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, 'queued', $11::jsonb, $12, $13, $14, $15, $16, $17)
+         ON CONFLICT (source, source_id) DO NOTHING RETURNING *),
+       s AS (
+         INSERT INTO steps (run_id, step_id, position, kind, agent, command, user_id, priority, status, max_attempts,
+           attempt_timeout_seconds)
+         SELECT r.id, x.s, x.p, x.k, x.a, x.c, r.user_id, r.priority, 'pending', x.m, x.t
+         FROM r, unnest($18::text[], $19::int[], $20::text[], $21::text[], $22::text[], $23::int[], $24::int[])
+           AS x(s, p, k, a, c, m, t)),
+       e AS (
+         INSERT INTO run_events (run_id, kind, data, at) SELECT r.id, 'queued', $25::jsonb, r.created_at FROM r)
+       SELECT * FROM r`,
       [
         run.id,
         run.kind,
@@ -68,26 +104,16 @@ export class RunRepository {
         run.source_id,
         run.timeout_seconds,
         run.created_at,
-      ],
-    );
-    if (!inserted) return undefined;
-    await tx.query(
-      `INSERT INTO steps (run_id, step_id, position, kind, agent, command, user_id, priority, status, max_attempts,
-         attempt_timeout_seconds)
-       SELECT $1, s, p, k, a, c, $2, $3, 'pending', m, t
-       FROM unnest($4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[])
-         AS x(s, p, k, a, c, m, t)`,
-      [
-        run.id,
-        run.user_id,
-        run.priority,
-        steps.map((s) => s.step_id),
-        steps.map((s) => s.position),
-        steps.map((s) => s.kind),
-        steps.map((s) => s.agent),
-        steps.map((s) => s.command),
-        steps.map((s) => s.max_attempts),
-        steps.map((s) => s.attempt_timeout_seconds),
+        run.traceparent,
+        run.tracestate,
+        steps.map((x) => x.step_id),
+        steps.map((x) => x.position),
+        steps.map((x) => x.kind),
+        steps.map((x) => x.agent),
+        steps.map((x) => x.command),
+        steps.map((x) => x.max_attempts),
+        steps.map((x) => x.attempt_timeout_seconds),
+        JSON.stringify(queuedData),
       ],
     );
     return inserted;
@@ -112,6 +138,19 @@ export class RunRepository {
     return row;
   }
 
+  /**
+   * Locks the runs the execution attempts belong to (by their idempotency keys), in id order like every batch
+   * that locks several runs (so two batches cannot deadlock), and returns them.
+   */
+  async lockByAttempts(tx: SqlExecutor, idempotencyKeys: string[]): Promise<RunRow[]> {
+    if (idempotencyKeys.length === 0) return [];
+    return tx.query<RunRow>(
+      `SELECT * FROM runs WHERE id IN (SELECT run_id FROM attempts WHERE idempotency_key = ANY($1::text[]))
+       ORDER BY id FOR UPDATE`,
+      [idempotencyKeys],
+    );
+  }
+
   /** Locks the run row: every change to a run and its steps holds this lock (order: run, steps, attempts, timers). */
   async lock(tx: SqlExecutor, id: string): Promise<RunRow | undefined> {
     const [row] = await tx.query<RunRow>(`SELECT * FROM runs WHERE id = $1 FOR UPDATE`, [id]);
@@ -122,6 +161,34 @@ export class RunRepository {
     const { sql, params } = setClause(patch as Record<string, unknown>, RUN_JSON, 2);
     if (!sql) return;
     await tx.query(`UPDATE runs SET ${sql} WHERE id = $1`, [id, ...params]);
+  }
+
+  /**
+   * Ends a run and drops its timers: finished_at is stamped by the database clock inside this transaction, so
+   * it is never later than the commit that frees the run's slot (see SchedulerRepository).
+   */
+  async finish(tx: SqlExecutor, end: RunEnd): Promise<void> {
+    const batch = new WriteBatch();
+    this.finishManyInto(batch, [end]);
+    await batch.run(tx);
+  }
+
+  /** The same for several runs, as part of a batch of writes (their timers skip any a poller is firing now). */
+  finishManyInto(batch: WriteBatch, ends: RunEnd[]): void {
+    if (ends.length === 0) return;
+    const ids = batch.param(ends.map((e) => e.id));
+    batch.add(
+      `UPDATE runs r SET status = x.status, finished_at = t.now, outputs = coalesce(x.outputs, r.outputs),
+                         error = coalesce(x.error, r.error), error_step = coalesce(x.error_step, r.error_step),
+                         cancelled_by = coalesce(x.cancelled_by, r.cancelled_by)
+       FROM jsonb_to_recordset(${batch.param(JSON.stringify(ends))}::jsonb)
+              AS x(id uuid, status text, outputs jsonb, error text, error_step text, cancelled_by text),
+            (SELECT clock_timestamp() AS now) t
+       WHERE r.id = x.id`,
+    );
+    batch.add(
+      `DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE run_id = ANY(${ids}::uuid[]) FOR UPDATE SKIP LOCKED)`,
+    );
   }
 
   async steps(db: SqlExecutor, runId: string): Promise<StepRow[]> {
@@ -145,11 +212,24 @@ export class RunRepository {
     steps: { run_id: string; step_id: string; inputs: Record<string, unknown> }[],
     at: Date,
   ): Promise<void> {
-    await tx.query(
-      `UPDATE steps s SET status = 'queued', inputs = x.i::jsonb, queued_at = $4
-       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS x(r, st, i)
+    const batch = new WriteBatch();
+    this.markQueuedInto(batch, steps, at);
+    await batch.run(tx);
+  }
+
+  /** The same, as part of a batch of writes. */
+  markQueuedInto(
+    batch: WriteBatch,
+    steps: { run_id: string; step_id: string; inputs: Record<string, unknown> }[],
+    at: Date,
+  ): void {
+    if (steps.length === 0) return;
+    const p = (value: unknown) => batch.param(value);
+    batch.add(
+      `UPDATE steps s SET status = 'queued', inputs = x.i::jsonb, queued_at = ${p(at)}::timestamptz
+       FROM unnest(${p(steps.map((s) => s.run_id))}::uuid[], ${p(steps.map((s) => s.step_id))}::text[],
+                   ${p(steps.map((s) => JSON.stringify(s.inputs)))}::text[]) AS x(r, st, i)
        WHERE s.run_id = x.r AND s.step_id = x.st AND s.status = 'pending'`,
-      [steps.map((s) => s.run_id), steps.map((s) => s.step_id), steps.map((s) => JSON.stringify(s.inputs)), at],
     );
   }
 

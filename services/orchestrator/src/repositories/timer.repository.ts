@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { SqlExecutor } from '@hishamos/persistence';
 import type { TimerKind, TimerRow } from './rows';
+import { WriteBatch } from './write-batch';
 
 export interface NewTimer {
   run_id: string;
@@ -17,17 +18,21 @@ export interface NewTimer {
 @Injectable()
 export class TimerRepository {
   async insertMany(tx: SqlExecutor, timers: NewTimer[]): Promise<void> {
+    const batch = new WriteBatch();
+    this.insertManyInto(batch, timers);
+    await batch.run(tx);
+  }
+
+  /** The same, as part of a batch of writes. */
+  insertManyInto(batch: WriteBatch, timers: NewTimer[]): void {
     if (timers.length === 0) return;
-    await tx.query(
+    const p = (values: unknown[]) => batch.param(values);
+    batch.add(
       `INSERT INTO timers (run_id, step_id, kind, attempt, due_at)
-       SELECT r, s, k, a, d FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[]) AS x(r, s, k, a, d)`,
-      [
-        timers.map((t) => t.run_id),
-        timers.map((t) => t.step_id),
-        timers.map((t) => t.kind),
-        timers.map((t) => t.attempt),
-        timers.map((t) => t.due_at.toISOString()),
-      ],
+       SELECT r, s, k, a, d
+       FROM unnest(${p(timers.map((t) => t.run_id))}::uuid[], ${p(timers.map((t) => t.step_id))}::text[],
+                   ${p(timers.map((t) => t.kind))}::text[], ${p(timers.map((t) => t.attempt))}::int[],
+                   ${p(timers.map((t) => t.due_at.toISOString()))}::timestamptz[]) AS x(r, s, k, a, d)`,
     );
   }
 
@@ -42,13 +47,6 @@ export class TimerRepository {
   async delete(tx: SqlExecutor, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     await tx.query(`DELETE FROM timers WHERE id = ANY($1::bigint[])`, [ids]);
-  }
-
-  /** Drops a finished run's timers, skipping any a poller is firing right now (it will find nothing to do). */
-  async deleteForRun(tx: SqlExecutor, runId: string): Promise<void> {
-    await tx.query(`DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE run_id = $1 FOR UPDATE SKIP LOCKED)`, [
-      runId,
-    ]);
   }
 
   async nextDue(db: SqlExecutor): Promise<Date | undefined> {

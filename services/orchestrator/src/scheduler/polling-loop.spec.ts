@@ -29,6 +29,27 @@ describe('PollingLoop', () => {
     await loop.stop();
   });
 
+  it('tells the next pass when a wake-up said there is work for certain', async () => {
+    const hints: boolean[] = [];
+    const loop = new PollingLoop(
+      'hinted',
+      async (hinted) => {
+        hints.push(hinted);
+        return false;
+      },
+      60000,
+      () => undefined,
+    );
+    loop.start();
+    await tick(20);
+    loop.wake(true);
+    await tick(20);
+    loop.wake();
+    await tick(20);
+    expect(hints).toEqual([false, true, false]);
+    await loop.stop();
+  });
+
   it('reports failures and keeps going after a back-off', async () => {
     const errors: unknown[] = [];
     let passes = 0;

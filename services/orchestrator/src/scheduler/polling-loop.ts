@@ -1,16 +1,18 @@
 /**
  * Runs `pass` repeatedly: again at once while it reports progress, otherwise after `intervalMs` or as soon
- * as `wake()` is called. One pass at a time; `stop()` waits for the pass in progress.
+ * as `wake()` is called. One pass at a time; `stop()` waits for the pass in progress. `wake(true)` says there
+ * is work for certain: the next pass gets `hinted` true (it may skip looking whether there is any).
  */
 export class PollingLoop {
   private running = false;
   private loop?: Promise<void>;
   private woken = false;
+  private hinted = false;
   private wakeUp?: () => void;
 
   constructor(
     private readonly name: string,
-    private readonly pass: () => Promise<boolean>,
+    private readonly pass: (hinted: boolean) => Promise<boolean>,
     private readonly intervalMs: number,
     private readonly onError: (name: string, error: unknown) => void,
   ) {}
@@ -21,8 +23,9 @@ export class PollingLoop {
     this.loop = this.run();
   }
 
-  wake(): void {
+  wake(hinted = false): void {
     this.woken = true;
+    if (hinted) this.hinted = true;
     this.wakeUp?.();
   }
 
@@ -37,9 +40,11 @@ export class PollingLoop {
     let failures = 0;
     while (this.running) {
       this.woken = false;
+      const hinted = this.hinted;
+      this.hinted = false;
       let progressed = false;
       try {
-        progressed = await this.pass();
+        progressed = await this.pass(hinted);
         failures = 0;
       } catch (error) {
         failures++;

@@ -5,14 +5,22 @@ import { Clock } from '../../engine/clock';
 import { RunEngine, type ExecutionResult } from '../../engine/run-engine';
 import { Work } from '../../engine/work';
 import { AttemptRepository } from '../../repositories/attempt.repository';
+import type { AttemptRow, RunRow, StepRow } from '../../repositories/rows';
 import { RunRepository } from '../../repositories/run.repository';
 
 export type RecordOutcome = 'not_ours' | 'applied' | 'late';
 
+type Completed = Envelope<typeof Topics.ExecutionCompleted>;
+
 /**
- * The gateway's ExecutionCompleted for one attempt: the step succeeds (and the run advances), is retried
- * with backoff, or fails the run. A result for an attempt already given up (timed out, cancelled) only
- * frees its agent slot. Results of executions the orchestrator did not request are ignored.
+ * The gateway's ExecutionCompleted for attempts: each step succeeds (and its run advances), is retried with
+ * backoff, or fails its run. A result for an attempt already given up (timed out, cancelled) only frees its
+ * agent slot. Results of executions the orchestrator did not request are ignored.
+ *
+ * A whole batch of results is applied in the caller's transaction with a few statements for all of them: the
+ * runs are locked in one (in id order; lock order: run, steps, attempts), their attempts and steps read in two,
+ * and what the results produce (run events, workflow events, execution requests, timers) written together.
+ * Results are applied in order, so two results of one run in a batch see each other's effects.
  */
 @Injectable()
 export class RecordExecutionResultUseCase {
@@ -23,16 +31,39 @@ export class RecordExecutionResultUseCase {
     private readonly clock: Clock,
   ) {}
 
-  async execute(event: Envelope<typeof Topics.ExecutionCompleted>, tx: SqlExecutor): Promise<RecordOutcome> {
-    const p = event.payload;
-    if (!p.runId || !p.idempotencyKey) return 'not_ours';
-    // The run's lock first (lock order: run, steps, attempts); it guards the attempt and the steps too.
-    const run = await this.runs.lockByAttempt(tx, p.idempotencyKey);
-    if (!run) return 'not_ours';
-    const attempt = await this.attempts.byKey(tx, p.idempotencyKey);
-    if (!attempt) return 'not_ours';
+  async execute(events: Completed[], tx: SqlExecutor): Promise<RecordOutcome[]> {
+    const mine = events.filter((e) => e.payload.runId && e.payload.idempotencyKey);
+    const keys = [...new Set(mine.map((e) => e.payload.idempotencyKey))];
+    if (keys.length === 0) return events.map(() => 'not_ours');
+    const locked = await this.runs.lockByAttempts(tx, keys);
+    if (locked.length === 0) return events.map(() => 'not_ours');
+    const runs = new Map(locked.map((r) => [r.id, r]));
+    const attempts = new Map((await this.attempts.byKeys(tx, keys)).map((a) => [a.idempotency_key, a]));
+    const stepsOf = new Map<string, StepRow[]>();
+    for (const s of await this.runs.stepsOf(tx, [...runs.keys()])) {
+      const list = stepsOf.get(s.run_id) ?? [];
+      list.push(s);
+      stepsOf.set(s.run_id, list);
+    }
     const w = new Work(tx, this.clock.now());
-    const steps = await this.runs.steps(tx, run.id);
+    const outcomes: RecordOutcome[] = [];
+    for (const event of events) {
+      const attempt = mine.includes(event) ? attempts.get(event.payload.idempotencyKey) : undefined;
+      const run = attempt ? runs.get(attempt.run_id) : undefined;
+      outcomes.push(run && attempt ? await this.apply(w, event, run, attempt, stepsOf.get(run.id) ?? []) : 'not_ours');
+    }
+    await this.engine.flush(w);
+    return outcomes;
+  }
+
+  private async apply(
+    w: Work,
+    event: Completed,
+    run: RunRow,
+    attempt: AttemptRow,
+    steps: StepRow[],
+  ): Promise<RecordOutcome> {
+    const p = event.payload;
     const step = steps.find((s) => s.step_id === attempt.step_id);
     const current =
       attempt.status === 'running' &&
@@ -41,10 +72,10 @@ export class RecordExecutionResultUseCase {
       step.attempt === attempt.attempt;
     if (!current || !step) {
       if (attempt.holds_slot) {
-        await this.attempts.releaseSlot(tx, attempt.idempotency_key, w.now);
+        await this.attempts.releaseSlot(w.tx, attempt.idempotency_key);
+        attempt.holds_slot = false;
         w.wakeScheduler = true;
       }
-      await this.engine.flush(w);
       return 'late';
     }
     const result: ExecutionResult = {
@@ -61,7 +92,6 @@ export class RecordExecutionResultUseCase {
       outputTokens: Number(p.usage?.outputTokens ?? 0n),
     };
     await this.engine.onResult(w, run, step, attempt, result, steps);
-    await this.engine.flush(w);
     return 'applied';
   }
 }

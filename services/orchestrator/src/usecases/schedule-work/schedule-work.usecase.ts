@@ -63,12 +63,7 @@ export class ScheduleWorkUseCase {
     return transactionWithHooks(this.ctx.db, async (tx) => {
       await this.scheduler.lockScheduler(tx);
       const w = new Work(tx, this.clock.now());
-      const runs = await this.scheduler.admitRuns(
-        tx,
-        this.ctx.config.MAX_CONCURRENT_WORKFLOWS,
-        MAX_ADMIT_PER_PASS,
-        w.now,
-      );
+      const runs = await this.scheduler.admitRuns(tx, this.ctx.config.MAX_CONCURRENT_WORKFLOWS, MAX_ADMIT_PER_PASS);
       runs.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)));
       if (runs.length > 0) {
         const steps = await this.runs.stepsOf(
@@ -84,7 +79,7 @@ export class ScheduleWorkUseCase {
         }
       }
       if (w.now.getTime() - this.lastRelease > RELEASE_EVERY_MS) {
-        await this.attempts.releaseExpired(tx, w.now);
+        await this.attempts.releaseExpired(tx);
         this.lastRelease = w.now.getTime();
       }
       await this.engine.flushQueued(w); // the steps the started runs made ready, before choosing what to dispatch
@@ -93,9 +88,11 @@ export class ScheduleWorkUseCase {
         this.limits(),
         this.ctx.config.MAX_CONCURRENT_TASKS_PER_AGENT,
         MAX_DISPATCH_PER_PASS,
-        w.now,
       );
       await this.engine.dispatch(w, claimed);
+      // What this pass queued (the admitted runs' first steps) it has dispatched already, as far as slots allow:
+      // the next pass has nothing certain to do.
+      w.queuedWork = false;
       await this.engine.flush(w);
       return { admitted: runs.length, dispatched: claimed.length };
     });
