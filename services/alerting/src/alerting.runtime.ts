@@ -53,7 +53,10 @@ export class AlertingRuntime implements OnModuleDestroy {
     const instance = `${hostname()
       .replace(/[^a-zA-Z0-9-]/g, '')
       .slice(0, 30)}-${randomBytes(4).toString('hex')}`;
-    await ctx.bus.subscribe(`hishamos.alerting.secret-cache.${instance}`, Topics.SecretRotated, ctx.db, async (e) => {
+    // Namespaced by the topic prefix like every other group (two installs on one broker never share one).
+    const prefix = ctx.config.KAFKA_TOPIC_PREFIX ? `${ctx.config.KAFKA_TOPIC_PREFIX}.` : '';
+    const group = `${prefix}hishamos.alerting.secret-cache.${instance}`;
+    await ctx.bus.subscribe(group, Topics.SecretRotated, ctx.db, async (e) => {
       this.secrets.invalidate(e.payload.path);
     });
     this.ticker.start();

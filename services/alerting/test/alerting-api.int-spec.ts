@@ -644,7 +644,7 @@ describe('alerting service (embedded: PGlite and the local bus)', () => {
     await waitFor(
       async () => {
         const rows = await svc.ctx.db.query(
-          `SELECT 1 FROM processed_events WHERE consumer LIKE 'hishamos.alerting.secret-cache.%'`,
+          `SELECT 1 FROM processed_events WHERE consumer LIKE '%hishamos.alerting.secret-cache.%'`,
         );
         return rows.length > 0;
       },
