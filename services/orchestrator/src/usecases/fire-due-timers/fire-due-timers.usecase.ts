@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { transactionWithHooks } from '@hishamos/messaging';
+import { connectionErrorKind, transactionWithHooks } from '@hishamos/messaging';
 import type { SqlExecutor } from '@hishamos/persistence';
 import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
 import { Clock } from '../../engine/clock';
@@ -37,6 +37,8 @@ export class FireDueTimersUseCase {
         return due.length;
       });
     } catch (error) {
+      // The database is unreachable: nothing to fire one by one; the polling loop backs off and tries again.
+      if (connectionErrorKind(error) !== 'none') throw error;
       // One bad timer must not block the others: fire them one per transaction, postpone the failing one.
       this.ctx.logger.warn({ err: error }, 'timer batch failed; firing one at a time');
       return this.oneByOne();
@@ -65,6 +67,8 @@ export class FireDueTimersUseCase {
         failed = undefined;
         return true;
       }).catch((error: unknown) => {
+        // Not this timer's fault (the claim itself failed, or the database went away): stop and back off.
+        if (!failed || connectionErrorKind(error) !== 'none') throw error;
         this.ctx.logger.error({ err: error, timer: failed?.id, run: failed?.run_id }, 'timer failed; postponed 60 s');
         return 'failed' as const;
       });
