@@ -21,10 +21,13 @@ jest.setTimeout(180_000);
 
 const SCHEMA = 'agent_gateway';
 
-/** The platform's and the catalog's migrations (not the rest of the gateway's: this suite tests the catalog alone). */
+/**
+ * The platform's and the catalog's migrations (`NNNN_catalog*.sql`), not the rest of the gateway's:
+ * this suite tests the catalog alone.
+ */
 function catalogMigrations() {
   return migrationFiles(join(REPO_ROOT, 'migrations'), 'agent-gateway').filter(
-    (f) => f.id.startsWith('_platform/') || /^agent-gateway\/001\d_/.test(f.id),
+    (f) => f.id.startsWith('_platform/') || /^agent-gateway\/\d{4}_catalog/.test(f.id),
   );
 }
 

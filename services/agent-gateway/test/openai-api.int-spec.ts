@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { Topics, type Envelope } from '@hishamos/contracts';
+import { ExecutionStatus, Topics, type Envelope } from '@hishamos/contracts';
 import { waitFor } from '@hishamos/testing';
 import { BOOTSTRAP_KEY, createUserWithKey, startTestGateway, type TestGateway } from './execution-harness';
 
@@ -16,6 +16,7 @@ describe('the OpenAI-compatible API with the official openai client', () => {
   let viewer: { id: string; key: string };
   let broke: { id: string; key: string };
   let usage: Envelope<typeof Topics.UsageRecorded>[];
+  let completed: Envelope<typeof Topics.ExecutionCompleted>[];
   const client = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${gw.url}/v1`, maxRetries: 0 });
 
   beforeAll(async () => {
@@ -31,6 +32,7 @@ describe('the OpenAI-compatible API with the official openai client', () => {
     });
     expect(toggle.status).toBe(200);
     usage = await gw.capture(Topics.UsageRecorded);
+    completed = await gw.capture(Topics.ExecutionCompleted);
   });
   afterAll(async () => gw?.stop());
 
@@ -151,6 +153,116 @@ describe('the OpenAI-compatible API with the official openai client', () => {
     });
     expect(event.payload.streamed).toBe(true);
     expect(Number(event.payload.usage?.outputTokens)).toBe(last?.usage?.completion_tokens);
+  });
+
+  describe('ExecutionCompleted for agent-model completions (so feedback-ml scores them)', () => {
+    const completedOf = (id: string) =>
+      waitFor(() => completed.find((e) => e.payload.executionId === id), { what: `ExecutionCompleted ${id}` });
+
+    it('publishes the answer of a completion on agent/<slug>: agent set, no command, no run', async () => {
+      const res = await client(member.key).chat.completions.create({
+        model: 'agent/coding',
+        messages: [
+          { role: 'user', content: 'Say hello' },
+          { role: 'assistant', content: 'Hello!' },
+          { role: 'user', content: 'Again, please' },
+        ],
+      });
+      const id = res.id.replace('chatcmpl-', '');
+      const event = await completedOf(id);
+      expect(event.key).toBe(member.id);
+      expect(event.payload).toMatchObject({
+        executionId: id,
+        idempotencyKey: '',
+        runId: '',
+        stepId: '',
+        userId: member.id,
+        agent: 'coding',
+        command: '',
+        status: ExecutionStatus.SUCCEEDED,
+        output: res.choices[0].message.content,
+        provider: 'openai',
+        model: 'gpt-5',
+        templateVersion: '',
+        offline: false,
+        prompt: 'user: Say hello\n\nassistant: Hello!\n\nuser: Again, please',
+      });
+      expect(Number(event.payload.usage?.outputTokens)).toBe(res.usage?.completion_tokens);
+      // The agent's system prompt is not part of what is published.
+      expect(event.payload.prompt).not.toContain('Role:');
+    });
+
+    it('publishes a streamed one once the stream has ended, with the text streamed', async () => {
+      const stream = await client(member.key).chat.completions.create({
+        model: 'agent/customer-success',
+        messages: [{ role: 'user', content: 'A customer cannot pay. Draft a reply.' }],
+        stream: true,
+      });
+      let text = '';
+      let id = '';
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+        id = chunk.id.replace('chatcmpl-', '');
+      }
+      expect((await completedOf(id)).payload).toMatchObject({
+        agent: 'customer-success',
+        command: '',
+        status: ExecutionStatus.SUCCEEDED,
+        output: text,
+        prompt: 'A customer cannot pay. Draft a reply.',
+      });
+    });
+
+    it('publishes a stream the client abandoned as failed (client_disconnected) with what was produced', async () => {
+      gw.fake.chunkDelayMs = 150;
+      try {
+        const abort = new AbortController();
+        const res = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${member.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'agent/coding',
+            messages: [{ role: 'user', content: 'a long story please' }],
+            stream: true,
+          }),
+          signal: abort.signal,
+        });
+        const id = res.headers.get('x-hishamos-execution-id')!;
+        const reader = res.body!.getReader();
+        let text = '';
+        while (!text.includes('Hello from')) text += new TextDecoder().decode((await reader.read()).value);
+        abort.abort();
+        const event = await completedOf(id);
+        expect(event.payload).toMatchObject({
+          agent: 'coding',
+          command: '',
+          status: ExecutionStatus.FAILED,
+          errorCode: 'client_disconnected',
+        });
+        expect(event.payload.output).toContain('Hello from');
+        expect(event.payload.output.length).toBeLessThan(
+          'Hello from the fake provider (gpt-5). This answer has a few words in it.'.length,
+        );
+      } finally {
+        gw.fake.chunkDelayMs = 0;
+      }
+    });
+
+    it('publishes none for a plain provider model (usage only)', async () => {
+      const res = await client(member.key).chat.completions.create({
+        model: 'openai/fake-gpt',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      const id = res.id.replace('chatcmpl-', '');
+      await waitFor(() => usage.find((e) => e.payload.requestId === id), { what: 'UsageRecorded' });
+      // An agent completion made after it is published: by then the plain one would have been too.
+      const after = await client(member.key).chat.completions.create({
+        model: 'agent/coding',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      await completedOf(after.id.replace('chatcmpl-', ''));
+      expect(completed.some((e) => e.payload.executionId === id)).toBe(false);
+    });
   });
 
   it('creates embeddings with the openai client (float and base64), metered like completions', async () => {

@@ -77,6 +77,8 @@ describe('feedback-ml: scoring, ratings, retraining and template suggestions', (
   let gateway: Server;
   const drafts: { caller?: string; body: { template: string; note: string } }[] = [];
   const scored: Payload<typeof Topics.QualityScored>[] = [];
+  /** The traceparent of each QualityScored event, by execution id. */
+  const scoredTrace = new Map<string, string | undefined>();
 
   beforeAll(async () => {
     gateway = createServer((req, res) => {
@@ -109,6 +111,7 @@ describe('feedback-ml: scoring, ratings, retraining and template suggestions', (
       platform.services[0].context.db,
       async (e) => {
         scored.push(e.payload);
+        scoredTrace.set(e.payload.executionId, e.headers.traceparent);
       },
     );
     client = new InternalHttpClient({
@@ -276,6 +279,63 @@ describe('feedback-ml: scoring, ratings, retraining and template suggestions', (
     expect(drafts[0].body.template).toBe(s.proposed_template);
     expect(await status(as(admin).post(`/v1/suggestions/${s.id}/draft`))).toMatchObject({ status: 409 });
     expect(await status(as(alice).post(`/v1/suggestions/${s.id}/draft`))).toMatchObject({ status: 403 });
+  });
+
+  it('scores agent chats (no command, so no output schema) by generic structure signals, in their trace', async () => {
+    const REPLY = `Thanks for reaching out, and sorry for the trouble with your payment since 14:05.
+
+- Our team is fixing the checkout errors right now.
+- Your card was not charged for the failed attempts.
+
+We will email you as soon as payments work again.`;
+    const chat = (
+      id: string,
+      output: string,
+    ): PayloadInit<typeof Topics.ExecutionCompleted> & { executionId: string } => ({
+      ...completed(id, 'u-alice', output),
+      idempotencyKey: '',
+      agent: 'customer-success',
+      command: '',
+      prompt: 'A customer cannot pay since 14:05. Draft a reply.',
+    });
+    const traceId = randomUUID().replace(/-/g, '');
+    await platform.eventBus.publish(Topics.ExecutionCompleted, chat('chat-1', REPLY), {
+      key: 'u-alice',
+      id: 'ev-chat-1',
+      headers: { traceparent: `00-${traceId}-${'a1'.repeat(8)}-01` },
+    });
+    await waitFor(async () => (await count(`quality_scores WHERE execution_id = 'chat-1'`)) === 1, {
+      what: 'the chat scored',
+    });
+    const s = await as(alice).get<{
+      agent: string;
+      command: string;
+      total: number;
+      dimensions: Record<string, number>;
+    }>('/v1/quality/executions/chat-1');
+    expect(s).toMatchObject({ agent: 'customer-success', command: '' });
+    expect(s.dimensions.completeness).toBe(1);
+    expect(s.total).toBeGreaterThan(0);
+    const event = await waitFor(() => scored.find((q) => q.executionId === 'chat-1'), { what: 'QualityScored' });
+    expect(event).toMatchObject({ agent: 'customer-success', command: '', total: s.total });
+    // QualityScored continues the trace of the result it scored.
+    expect(scoredTrace.get('chat-1')?.split('-')[1]).toBe(traceId);
+    // A one-line answer is less complete than a structured one.
+    await publish(chat('chat-2', 'Sure.'));
+    await waitFor(async () => (await count(`quality_scores WHERE execution_id = 'chat-2'`)) === 1, {});
+    const short = await as(alice).get<{ total: number; dimensions: Record<string, number> }>(
+      '/v1/quality/executions/chat-2',
+    );
+    expect(short.dimensions.completeness).toBeLessThan(1);
+    expect(short.total).toBeLessThan(s.total);
+    // Chats have no template to improve: the optimiser leaves them out however many are scored.
+    for (let i = 0; i < 24; i++) await publish(chat(`chat-many-${i}`, i % 2 === 0 ? FULL(i) : 'Sure.'));
+    await waitFor(async () => (await count(`quality_scores WHERE execution_id LIKE 'chat-many-%'`)) === 24, {
+      what: '24 chat scores',
+      timeoutMs: 60000,
+    });
+    const run = await as(admin).post<{ items: { agent: string; command: string }[] }>('/v1/suggestions/run');
+    expect(run.items.filter((i) => i.command === '')).toEqual([]);
   });
 
   it('exports bounded quality metrics', async () => {

@@ -1,7 +1,8 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ApiError, CurrentIdentity, type Identity } from '@hishamos/platform';
+import { RequestTraceInterceptor } from './request-trace.interceptor';
 import type { Caller } from '../usecases/caller';
 import { providerFailure } from '../usecases/execute-command/execute-command.usecase';
 import { executionView, GetExecutionUseCase } from '../usecases/get-execution/get-execution.usecase';
@@ -49,6 +50,7 @@ const caller = (identity: Identity): Caller => ({ identity, via: identity.via })
 
 /** HishamOS's own API for running agent commands and reading executions. */
 @Controller('v1')
+@UseInterceptors(RequestTraceInterceptor)
 export class CommandsController {
   constructor(
     private readonly runCommand: RunCommandUseCase,

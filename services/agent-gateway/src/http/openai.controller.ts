@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res, UseInterceptors } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentIdentity, toApiError, type Identity } from '@hishamos/platform';
 import type { ChatStreamEvent } from '@hishamos/providers';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { RequestTraceInterceptor } from './request-trace.interceptor';
 import type { Caller } from '../usecases/caller';
 import {
   CreateChatCompletionCommand,
@@ -43,6 +44,7 @@ function hishamosHeaders(id: string, provider: string, model: string, offline: b
  * answer as OpenAI does (SSE for `stream: true`, errors with `type` and `param`).
  */
 @Controller('v1')
+@UseInterceptors(RequestTraceInterceptor)
 export class OpenAiController {
   constructor(
     private readonly chat: CreateChatCompletionUseCase,

@@ -15,6 +15,7 @@ import {
   type ResilientProvider,
 } from '@hishamos/providers';
 import type { AgentGatewaySettings } from '../config/agent-gateway.settings';
+import { tracedTarget } from './traced-provider';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import {
   PROVIDER_CONFIGS,
@@ -354,7 +355,12 @@ export class ProviderRouter implements OnModuleDestroy {
         'no LLM provider is configured; configure one or enable the offline provider',
       );
     }
-    return new FallbackChain(targets, {
+    return this.chain(targets);
+  }
+
+  /** A fallback chain over these targets: provider calls traced, fallbacks counted and logged. */
+  chain(targets: FallbackTarget[]): FallbackChain {
+    return new FallbackChain(targets.map(tracedTarget), {
       fallback: (e) => {
         this.metrics.fallbacks.inc({ from: e.from, to: e.to });
         this.ctx.logger.warn({ from: e.from, to: e.to, kind: e.kind }, 'provider fallback');

@@ -4,6 +4,7 @@ import { ExecutionStatus, Topics, type PayloadInit } from '@hishamos/contracts';
 import type { SqlExecutor } from '@hishamos/persistence';
 import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
+import { currentTraceContext, withoutTraceContext, type TraceCarrier } from '../tracing/trace-context';
 import { ExecutionRepository, type ExecutionRecord } from './execution.repository';
 
 /** A finished call to write: the execution row, and which events go with it. */
@@ -11,8 +12,13 @@ export interface FinishedExecution {
   record: ExecutionRecord;
   /** Publish UsageRecorded (the call used tokens). */
   usage: boolean;
-  /** Publish ExecutionCompleted (agent command executions). */
+  /** Publish ExecutionCompleted (agent command executions and agent-model chat completions). */
   completed: boolean;
+  /**
+   * The trace its events belong to (W3C headers). `record` takes the caller's active context when
+   * absent, so each call's events keep its own trace even when several calls share one transaction.
+   */
+  trace?: TraceCarrier;
 }
 
 export function usageRecordedOf(r: ExecutionRecord, occurredAt = new Date()): PayloadInit<typeof Topics.UsageRecorded> {
@@ -101,8 +107,10 @@ export class ExecutionRecorder implements OnModuleDestroy {
 
   /** Resolves once committed: true when written, false when the execution had finished already. */
   record(item: FinishedExecution): Promise<boolean> {
+    // `{}`: the caller had no trace (its events must not take the trace of the batch's first caller).
+    const traced: FinishedExecution = item.trace ? item : { ...item, trace: currentTraceContext() ?? {} };
     return new Promise<boolean>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item: traced, resolve, reject });
       if (!this.flushing) this.flushing = this.flush().finally(() => (this.flushing = undefined));
     });
   }
@@ -112,30 +120,38 @@ export class ExecutionRecorder implements OnModuleDestroy {
     return this.repository.get(id);
   }
 
-  /** Writes in the caller's transaction (a consumer's), with the same events. */
+  /**
+   * Writes in the caller's transaction (a consumer's), with the same events. Each event carries its
+   * own item's trace context (the caller's active one for items without), not that of whichever call
+   * happened to start the group commit.
+   */
   async recordIn(tx: SqlExecutor, items: FinishedExecution[]): Promise<Set<string>> {
+    const active = currentTraceContext();
     const written = await this.repository.writeFinished(
       items.map((i) => i.record),
       tx,
     );
     const mine = items.filter((i) => written.has(i.record.id));
     const now = new Date();
-    const usage = mine.filter((i) => i.usage).map((i) => i.record);
-    const completed = mine.filter((i) => i.completed).map((i) => i.record);
-    if (usage.length)
-      await this.ctx.outbox.addMany(
-        tx,
-        Topics.UsageRecorded,
-        usage.map((r) => usageRecordedOf(r, now)),
-        usage.map((r) => ({ key: r.userId })),
-      );
-    if (completed.length)
-      await this.ctx.outbox.addMany(
-        tx,
-        Topics.ExecutionCompleted,
-        completed.map(executionCompletedOf),
-        completed.map((r) => ({ key: completedKey(r) })),
-      );
+    const usage = mine.filter((i) => i.usage);
+    const completed = mine.filter((i) => i.completed);
+    const options = (i: FinishedExecution, key: string) => ({ key, headers: { ...(i.trace ?? active) } });
+    await withoutTraceContext(async () => {
+      if (usage.length)
+        await this.ctx.outbox.addMany(
+          tx,
+          Topics.UsageRecorded,
+          usage.map((i) => usageRecordedOf(i.record, now)),
+          usage.map((i) => options(i, i.record.userId)),
+        );
+      if (completed.length)
+        await this.ctx.outbox.addMany(
+          tx,
+          Topics.ExecutionCompleted,
+          completed.map((i) => executionCompletedOf(i.record)),
+          completed.map((i) => options(i, completedKey(i.record))),
+        );
+    });
     return written;
   }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { SqlExecutor } from '@hishamos/persistence';
 import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
+import type { TraceCarrier } from '../tracing/trace-context';
 
 export type ExecutionKind = 'command' | 'chat' | 'embedding';
 export type ExecutionState = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -56,6 +57,8 @@ export interface ExecutionRecord {
   createdAt?: string;
   startedAt?: string;
   completedAt?: string;
+  /** The trace context a queued execution was accepted in; its worker runs in that trace. */
+  traceContext?: TraceCarrier;
 }
 
 interface Row {
@@ -94,6 +97,7 @@ interface Row {
   created_at: Date | string;
   started_at: Date | string | null;
   completed_at: Date | string | null;
+  trace_context: TraceCarrier | null;
 }
 
 const iso = (v: Date | string | null): string | undefined =>
@@ -137,6 +141,7 @@ function fromRow(r: Row): ExecutionRecord {
     createdAt: iso(r.created_at),
     startedAt: iso(r.started_at),
     completedAt: iso(r.completed_at),
+    traceContext: opt(r.trace_context),
   };
 }
 
@@ -177,6 +182,7 @@ function toRow(e: ExecutionRecord): Record<string, unknown> {
     duration_ms: e.durationMs ?? null,
     started_at: e.startedAt ?? null,
     completed_at: e.completedAt ?? null,
+    trace_context: e.traceContext ?? null,
   };
 }
 
@@ -185,16 +191,17 @@ const COLUMNS = `id uuid, kind text, status text, idempotency_key text, user_id 
   attempt integer, provider text, model text, offline boolean, streamed boolean, request jsonb, prompt text,
   output text, sections jsonb, knowledge_sources jsonb, input_tokens bigint, output_tokens bigint,
   cached_input_tokens bigint, usage_estimated boolean, reservation_id text, error_code text, error_message text,
-  retryable boolean, duration_ms integer, started_at timestamptz, completed_at timestamptz`;
+  retryable boolean, duration_ms integer, started_at timestamptz, completed_at timestamptz, trace_context jsonb`;
 
 const NAMES = `id, kind, status, idempotency_key, user_id, team_id, via, agent, command, template_version,
   template_selector, run_id, step_id, attempt, provider, model, offline, streamed, request, prompt, output,
   sections, knowledge_sources, input_tokens, output_tokens, cached_input_tokens, usage_estimated, reservation_id,
-  error_code, error_message, retryable, duration_ms, started_at, completed_at`;
+  error_code, error_message, retryable, duration_ms, started_at, completed_at, trace_context`;
 
+/** Columns a finished write replaces (the trace a queued execution was accepted in stays). */
 const UPDATES = NAMES.split(',')
   .map((n) => n.trim())
-  .filter((n) => n !== 'id' && n !== 'idempotency_key')
+  .filter((n) => n !== 'id' && n !== 'idempotency_key' && n !== 'trace_context')
   .map((n) => `${n} = EXCLUDED.${n}`)
   .join(', ');
 

@@ -10,13 +10,16 @@ import {
 import type { AgentGatewaySettings } from '../config/agent-gateway.settings';
 import { ExecutionRecorder } from '../repositories/execution-recorder';
 import { ExecutionRepository, type ExecutionRecord } from '../repositories/execution.repository';
+import { executionSpan, withTraceContext } from '../tracing/trace-context';
 import { errorCodeOf, ExecuteCommandUseCase } from '../usecases/execute-command/execute-command.usecase';
 
 /**
  * Runs queued executions (ExecutionRequested events, `?async=true` requests) on a bounded number of
  * workers. A worker claims an execution with a lease; a gateway that crashes mid-run leaves it
  * `running` until the lease runs out, then any replica takes it over (the reservation and the usage
- * record are idempotent by execution id, so a re-run never charges twice).
+ * record are idempotent by execution id, so a re-run never charges twice). Each execution runs in the
+ * trace it was queued in (stored with it), in an `execute <agent>/<command>` span, so its
+ * ExecutionCompleted and UsageRecorded continue the requester's trace.
  */
 @Injectable()
 export class ExecutionWorker implements OnModuleDestroy {
@@ -94,6 +97,23 @@ export class ExecutionWorker implements OnModuleDestroy {
   private async runOne(id: string): Promise<void> {
     const claimed = await this.repository.claim(id, this.leaseSeconds);
     if (!claimed) return;
+    await withTraceContext(claimed.traceContext, () =>
+      executionSpan(
+        claimed.agent ?? '',
+        claimed.command ?? '',
+        {
+          'hishamos.execution_id': claimed.id,
+          'hishamos.run_id': claimed.runId ?? '',
+          'hishamos.step_id': claimed.stepId ?? '',
+          'hishamos.attempt': claimed.attempt ?? 0,
+        },
+        () => this.execute(claimed),
+      ),
+    );
+  }
+
+  private async execute(claimed: ExecutionRecord): Promise<void> {
+    const id = claimed.id;
     const started = Date.now();
     const request = claimed.request ?? { inputs: {} };
     const service = claimed.userId.startsWith('service:');

@@ -152,9 +152,11 @@ export class QualityRepository {
     return rows.map((r) => ({ output: r.output, total: Number(r.total), issues: r.issues ?? [] }));
   }
 
+  /** Commands (not agent chats, which have no template to improve) with at least `min` scores. */
   async commandsWithExecutions(min: number): Promise<{ agent: string; command: string; n: number }[]> {
     const rows = await this.ctx.db.query<{ agent: string; command: string; n: string }>(
-      `SELECT agent, command, count(*)::text AS n FROM quality_scores GROUP BY agent, command HAVING count(*) >= $1`,
+      `SELECT agent, command, count(*)::text AS n FROM quality_scores
+        WHERE command <> '' GROUP BY agent, command HAVING count(*) >= $1`,
       [min],
     );
     return rows.map((r) => ({ agent: r.agent, command: r.command, n: Number(r.n) }));

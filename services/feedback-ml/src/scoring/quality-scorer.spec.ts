@@ -6,6 +6,7 @@ import {
   scoreDepth,
   scoreFormatting,
   scoreOutput,
+  scoreStructure,
   WEIGHTS,
 } from './quality-scorer';
 
@@ -70,7 +71,32 @@ describe('quality scorer', () => {
     expect(scoreCompleteness(missing, schema)).toBeCloseTo(2 / 3, 5);
     expect(scoreCompleteness('## Summary\n\n## Code\n\n## Risks\n', schema)).toBe(0);
     expect(scoreCompleteness('no headings at all', schema)).toBe(0);
-    expect(scoreCompleteness('free-form chat answer')).toBe(0.7);
+  });
+
+  it('judges output with no output schema (agent chats) by generic structure signals', () => {
+    const reply = `Thanks for reaching out, and sorry for the trouble with your payment since 14:05.
+
+- Our team is looking into the checkout errors right now.
+- Your card has not been charged for the failed attempts.
+
+We will email you as soon as payments work again.`;
+    expect(scoreCompleteness(reply)).toBe(1);
+    expect(scoreCompleteness(reply, { type: 'object', properties: {} })).toBe(1);
+    expect(scoreStructure(reply)).toBe(1);
+    // Cut off mid-sentence (an interrupted stream): not finished.
+    expect(scoreStructure(reply.slice(0, 120))).toBeCloseTo(0.7, 5);
+    // An unclosed code block is not finished either.
+    const fix = 'Here is the fix, for every call site of the parser:\n```ts\nparse(x);';
+    expect(scoreStructure(`${fix}\n\`\`\``)).toBeCloseTo(0.65, 5);
+    expect(scoreStructure(fix)).toBeCloseTo(0.35, 5);
+    expect(scoreStructure('Yes.')).toBeCloseTo(0.5, 5);
+    expect(scoreStructure('free-form chat answer')).toBeCloseTo(0.2, 5);
+    expect(scoreStructure('   \n ')).toBe(0);
+    // A structured answer outranks a short one, which outranks nothing at all.
+    const full = scoreOutput({ output: reply }).total;
+    const short = scoreOutput({ output: 'Yes.' }).total;
+    expect(full).toBeGreaterThan(short);
+    expect(short).toBeGreaterThan(scoreOutput({ output: '' }).total);
   });
 
   it('scores a structured answer clearer than a wall of text', () => {

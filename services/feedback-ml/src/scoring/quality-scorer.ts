@@ -16,7 +16,7 @@ export interface QualityScore {
 
 export interface ScoreInput {
   output: string;
-  /** The command's output schema (named sections); absent for free-form chat. */
+  /** The command's output schema (named sections); absent for free-form chat (no command template). */
   outputSchema?: OutputSchema;
   /** Produced by the offline provider (no model): correctness cannot be judged from text. */
   offline?: boolean;
@@ -46,14 +46,36 @@ const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
 /**
  * Completeness (30%): the share of the command's required sections present with content (the seed's
- * "present fields / required fields"). Free-form output without a schema gets a neutral 0.7.
+ * "present fields / required fields"). Output with no output schema (a chat with an agent through the
+ * OpenAI-compatible API has no command template) is judged by generic structure signals instead
+ * (`scoreStructure`).
  */
 export function scoreCompleteness(output: string, schema?: OutputSchema): number {
-  if (!schema || Object.keys(schema.properties).length === 0) return 0.7;
+  if (!schema || Object.keys(schema.properties).length === 0) return scoreStructure(output);
   const required = schema.required?.length ? schema.required : Object.keys(schema.properties);
   const sections = parseSections(output, schema);
   const present = required.filter((k) => (sections[k] ?? '').replace(/\s+/g, '').length > 0);
   return present.length / required.length;
+}
+
+/** The answer ends where an answer ends: terminal punctuation, a closed code block or list item. */
+const FINISHED = /([.!?:;)\]"'`*_>|]|```|~~~)\s*$/;
+
+/**
+ * Completeness without sections to check: an answer is there (0.2), it is substantial (0.15 from 5
+ * words, 0.3 from 20), it was not cut off — it ends on a finished sentence with its code fences closed
+ * (0.3) — and it is organised in paragraphs, a list or headings (0.2). Empty output scores 0.
+ */
+export function scoreStructure(output: string): number {
+  const w = words(output);
+  if (w === 0) return 0;
+  let score = 0.2;
+  score += w >= 20 ? 0.3 : w >= 5 ? 0.15 : 0;
+  const { prose: text, balancedFences } = prose(output);
+  if (balancedFences && FINISHED.test(output.trimEnd())) score += 0.3;
+  const paragraphs = text.split(/\n\s*\n/).filter((p) => p.trim()).length;
+  if (paragraphs > 1 || /^ {0,3}(#{1,6}\s+\S|[-*+]\s+\S|\d+[.)]\s+\S)/m.test(text)) score += 0.2;
+  return clamp01(score);
 }
 
 /**

@@ -182,6 +182,19 @@ function textOf(content: unknown, index: number): string {
   throw ApiError.badRequest(`messages.${index}.content`, 'must be a string or an array of text parts');
 }
 
+/** Most of a conversation kept with an agent chat's execution (its length is a quality feature). */
+const MAX_CONVERSATION_CHARS = 100_000;
+
+/** The conversation an agent chat answered (without the agent's system prompt), as a transcript. */
+export function conversationOf(messages: ChatMessage[]): string {
+  const turns = messages.slice(messages[0]?.role === 'system' ? 1 : 0);
+  const text =
+    turns.length === 1 && turns[0].role === 'user'
+      ? turns[0].content
+      : turns.map((m) => `${m.role}: ${m.content}`).join('\n\n');
+  return text.length > MAX_CONVERSATION_CHARS ? text.slice(0, MAX_CONVERSATION_CHARS) : text;
+}
+
 /** OpenAI's error for a failed provider call (the reservation is released by the caller). */
 function providerHttpError(error: ProviderError): ApiError {
   const f = errorCodeOf(error);
@@ -200,7 +213,7 @@ function providerHttpError(error: ProviderError): ApiError {
  * The OpenAI-compatible chat completion: `agent/<slug>` applies that agent's system prompt (and needs
  * permission for the agent); any other model needs a role that runs models. Same budget and metering
  * path as agent commands: a reservation first, then the execution row and UsageRecorded in one
- * transaction. A stream the client abandons is still charged for the tokens it produced (estimated
+ * transaction (and, for `agent/<slug>` models, ExecutionCompleted, so feedback-ml scores the answer). A stream the client abandons is still charged for the tokens it produced (estimated
  * from the text when the provider could not report them).
  */
 @Injectable()
@@ -266,7 +279,7 @@ export class CreateChatCompletionUseCase {
           field: 'model',
           reason: 'unknown provider',
         });
-      chain = new FallbackChain([{ provider, model: target.model }]);
+      chain = this.router.chain([{ provider, model: target.model }]);
     }
     const maxTokens = command.max_completion_tokens ?? command.max_tokens ?? this.settings.DEFAULT_MAX_OUTPUT_TOKENS;
     const primary = chain.targets[0];
@@ -307,13 +320,21 @@ export class CreateChatCompletionUseCase {
     };
   }
 
+  /**
+   * Records the call: the execution row, UsageRecorded when it used tokens, and for `agent/<slug>`
+   * models ExecutionCompleted (command empty: a chat with the agent, not one of its commands) with
+   * the conversation and the answer, so feedback-ml scores it like a command's output. The
+   * orchestrator ignores it (no run, no idempotency key). Plain provider models are usage only.
+   */
   private record(
     p: PreparedChat,
     fields: Partial<ExecutionRecord> & Pick<ExecutionRecord, 'status'>,
     usage: TokenUsage | undefined,
     started: number,
+    output?: string,
   ): Promise<boolean> {
     const primary = p.chain.targets[0];
+    const agentChat = p.agent !== undefined;
     const record: ExecutionRecord = {
       id: p.id,
       kind: 'chat',
@@ -333,12 +354,13 @@ export class CreateChatCompletionUseCase {
       durationMs: Math.round(performance.now() - started),
       startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
       completedAt: new Date().toISOString(),
+      ...(agentChat ? { prompt: conversationOf(p.messages), output: output ?? '' } : {}),
       ...fields,
     };
     return this.recorder.record({
       record,
       usage: usage !== undefined && (usage.inputTokens > 0 || usage.outputTokens > 0),
-      completed: false,
+      completed: agentChat,
     });
   }
 
@@ -353,6 +375,7 @@ export class CreateChatCompletionUseCase {
         { status: 'succeeded', provider: result.provider, model: result.model, offline: result.offline },
         result.usage,
         started,
+        result.content,
       );
       if (this.recordsBeforeResponse) await recorded;
       else this.inBackground(recorded, p.id);
@@ -427,6 +450,7 @@ export class CreateChatCompletionUseCase {
           { status: 'succeeded', provider: done.provider, model: done.model, offline: done.offline, streamed: true },
           done.usage,
           started,
+          text,
         );
       } else if (!(failure && !yielded && !signal.aborted)) {
         // The client went away or the stream broke after it started: charge what was produced.
@@ -453,6 +477,7 @@ export class CreateChatCompletionUseCase {
             },
             usage,
             started,
+            produced,
           );
         } else {
           if (p.reservation.reservationId) await this.budget.release(p.reservation.reservationId);

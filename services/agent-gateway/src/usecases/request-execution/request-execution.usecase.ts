@@ -17,6 +17,7 @@ import type { SqlExecutor } from '@hishamos/persistence';
 import { SERVICE_CONTEXT, type ApiError, type ServiceContext } from '@hishamos/platform';
 import { completedKey, executionCompletedOf, ExecutionRecorder } from '../../repositories/execution-recorder';
 import { ExecutionRepository, type ExecutionRecord } from '../../repositories/execution.repository';
+import { currentTraceContext } from '../../tracing/trace-context';
 import { ExecutionWorker } from '../../workers/execution.worker';
 import { toValidCommand } from '../valid-command';
 
@@ -117,7 +118,8 @@ export interface RequestExecutionResult {
 
 /**
  * Records a queued execution in the caller's transaction (a consumer's, so the event is processed
- * exactly when the execution is queued) and hands it to the workers once that commits. A duplicate
+ * exactly when the execution is queued), with the active trace context, and hands it to the workers
+ * once that commits. A duplicate
  * key queues nothing: a finished execution's ExecutionCompleted is published again (same
  * idempotency_key) without calling any provider; an unfinished one is left to its worker.
  */
@@ -167,6 +169,8 @@ export class RequestExecutionUseCase {
       outputTokens: 0,
       cachedInputTokens: 0,
       usageEstimated: false,
+      // The consumer's span (whose parent is the requester's) or the HTTP request's: the worker runs in it.
+      traceContext: currentTraceContext(),
     };
     if (!(await this.repository.insertQueued(record, tx))) {
       const raced = await this.repository.byIdempotencyKey(c.idempotencyKey, tx);

@@ -4,6 +4,7 @@ import { IsBoolean, IsOptional } from 'class-validator';
 import { transactionWithHooks } from '@hishamos/messaging';
 import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
 import { ExecutionRepository, type ExecutionRecord } from '../../repositories/execution.repository';
+import { currentTraceContext, executionSpan } from '../../tracing/trace-context';
 import { meteringUser, type Caller } from '../caller';
 import { ExecuteCommandCommand, ExecuteCommandUseCase } from '../execute-command/execute-command.usecase';
 import { RequestExecutionUseCase } from '../request-execution/request-execution.usecase';
@@ -64,7 +65,11 @@ export class RunCommandUseCase {
     if (command.async) {
       return transactionWithHooks(this.ctx.db, (tx) => this.requestExecution.execute(queuedRequest, tx));
     }
-    if (!key) return { execution: await this.executeCommand.run(prepared), duplicate: false };
+    const runNow = (queued?: ExecutionRecord) =>
+      executionSpan(command.agent, command.command, queued ? { 'hishamos.execution_id': queued.id } : {}, () =>
+        this.executeCommand.run(prepared, queued),
+      );
+    if (!key) return { execution: await runNow(), duplicate: false };
     // With a key, the execution is claimed first: a concurrent repeat finds it instead of running again,
     // and a gateway that crashes mid-call leaves it to the workers once its lease runs out.
     const id = randomUUID();
@@ -81,6 +86,8 @@ export class RunCommandUseCase {
       offline: false,
       streamed: false,
       request: { ...queuedRequest },
+      // A worker that takes it over (this gateway crashed mid-call) continues the request's trace.
+      traceContext: currentTraceContext(),
       inputTokens: 0,
       outputTokens: 0,
       cachedInputTokens: 0,
@@ -92,6 +99,6 @@ export class RunCommandUseCase {
     }
     const claimed = await this.repository.claim(id, 600);
     if (!claimed) return { execution: (await this.repository.get(id)) ?? placeholder, duplicate: true };
-    return { execution: await this.executeCommand.run(prepared, claimed), duplicate: false };
+    return { execution: await runNow(claimed), duplicate: false };
   }
 }

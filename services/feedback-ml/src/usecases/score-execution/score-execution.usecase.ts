@@ -15,7 +15,9 @@ export const COMMAND_CATALOG = Symbol('COMMAND_CATALOG');
 /**
  * Scores one execution result (0-10 over the seed's five dimensions) in the consumer's transaction:
  * stores the execution and its score, and publishes QualityScored through the outbox. Failed
- * executions are stored (they can be rated) but not scored.
+ * executions are stored (they can be rated) but not scored. A result with no command (a chat with an
+ * agent through the OpenAI-compatible API) or a command feedback-ml does not know has no output
+ * schema: completeness is judged by generic structure signals and the difficulty is the middle one (3).
  */
 @Injectable()
 export class ScoreExecutionUseCase {

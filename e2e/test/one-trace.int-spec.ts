@@ -1,20 +1,10 @@
 /*
- * PENDING (not matched by jest: run it with
- *   cd e2e && NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --testMatch '<rootDir>/pending/*.ts' pending/one-trace.ts
- * ) — issue #12 section 3: one trace spans the task from intake through every service.
- *
- * What is missing (seen on the services as of this writing):
- *  - orchestrator: the TaskRequested consumer records the run inside the consumer span (whose parent is
- *    the producer's traceparent), but the ExecutionRequested events are published later by the
- *    scheduler loop (ScheduleWorkUseCase / PollingLoop), outside any span, so they carry no
- *    traceparent: the gateway's "consume hishamos.executions.requested.v1" spans start new traces.
- *    The run (or its steps) must keep the trace context it was created in and publish its
- *    ExecutionRequested / WorkflowEvent records inside it.
- *  - agent-gateway: the ExecutionRequested consumer only queues the execution; the worker that runs it
- *    (ExecutionWorker) and the ExecutionRecorder publish ExecutionCompleted and UsageRecorded outside the
- *    consumer's span, so usage-metering, feedback-ml, orchestrator (results) and alerting consume them in
- *    new traces. The queued execution must keep the trace context and the worker must run in it.
- * When both carry the context, move this file to test/ (rename to *.int-spec.ts).
+ * Issue #12 section 3: one trace spans the task from intake through every service. Another team's
+ * TaskRequested (JSON, W3C `traceparent`) starts a run; every record the run causes carries the
+ * producer's trace id — the orchestrator's ExecutionRequested and WorkflowEvents (published in the run's
+ * stored trace context), the gateway's ExecutionCompleted and UsageRecorded (the queued execution keeps
+ * the consumer span's context and its worker runs in it), feedback-ml's QualityScored — and the
+ * exported spans of that trace come from the orchestrator, gateway, usage-metering, feedback-ml and alerting.
  */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Topics, type ServiceName } from '@hishamos/contracts';

@@ -1,16 +1,8 @@
 /*
- * PENDING (not matched by jest: run it with
- *   cd e2e && NODE_OPTIONS=--experimental-vm-modules npx jest --runInBand --testMatch '<rootDir>/pending/*.ts' pending/openai-quality.ts
- * ) — issue #12 section 2, second scenario: "the same through the OpenAI-compatible endpoint", where
- * "the same" includes quality scores.
- *
- * What is missing: agent-gateway records chat completions with `completed: false`
- * (CreateChatCompletionUseCase -> ExecutionRecorder), so no ExecutionCompleted is published for them,
- * even for `agent/<slug>` models; feedback-ml never sees those outputs and scores none of them. The
- * usage rows, cost and GET /v1/executions/:id work (test/platform.int-spec.ts checks them).
- * Needed: an ExecutionCompleted (agent set, command empty or a chat marker) for agent-model
- * completions, and feedback-ml scoring outputs that have no command template (or a documented
- * decision that chat completions are not scored, and this scenario dropped from the issue).
+ * Issue #12 section 2, second scenario: "the same through the OpenAI-compatible endpoint", quality
+ * scores included. A streamed chat completion on an `agent/<slug>` model is published by the gateway as
+ * an ExecutionCompleted (agent set, command empty) once the stream ends, and feedback-ml scores it
+ * (no command template: completeness by generic structure signals; see services/feedback-ml/README.md).
  */
 import OpenAI from 'openai';
 import { FakeProviderServer } from '@hishamos/providers';
@@ -41,6 +33,11 @@ describe('quality scores for completions through the OpenAI-compatible endpoint'
     });
     const { key } = await h.api().expect<{ key: string }>(201, 'POST', '/v1/api-keys', { name: 'q', userId: user.id });
     const client = new OpenAI({ baseURL: `${h.url('agent-gateway')}/v1`, apiKey: key, maxRetries: 0 });
+    // The gateway's agent roster is cached for 5 s and may predate the catalog seed of a first boot.
+    await waitFor(async () => (await client.models.list()).data.some((m) => m.id === 'agent/customer-success'), {
+      timeoutMs: 30000,
+      what: 'agent/customer-success in /v1/models',
+    });
     const { data: stream, response } = await client.chat.completions
       .create({
         model: 'agent/customer-success',
