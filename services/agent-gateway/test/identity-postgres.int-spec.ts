@@ -94,20 +94,53 @@ describe('identity & access on Postgres and Kafka (distributed)', () => {
       ).key;
     };
     const [ka, kb] = [await mint(a.json.id as string), await mint(b.json.id as string)];
-    const results = await Promise.all([
-      gw.fetch(`/v1/users/${b.json.id as string}/roles`, { method: 'PUT', key: ka, body: { roles: ['member'] } }),
-      gw.fetch(`/v1/users/${a.json.id as string}/roles`, { method: 'PUT', key: kb, body: { roles: ['member'] } }),
-    ]);
-    const statuses = results.map((r) => r.status);
-    expect(statuses.filter((s) => s === 409)).toHaveLength(1);
-    const admins = await gw.service.context.db.query(
-      `SELECT id FROM users WHERE 'admin' = ANY(roles) AND status = 'active'`,
-    );
-    expect(admins).toHaveLength(1);
-    // restore the bootstrap admin for the next tests
-    await gw.service.context.db.query(`UPDATE users SET roles = ARRAY['admin'] WHERE id = $1`, [adminRow.id]);
-    const { IdentityCache } = await import('../src/identity/auth/identity-cache');
-    gw.service.app.get(IdentityCache, { strict: false }).invalidateUser(adminRow.id);
+    try {
+      // Over HTTP the two requests race their authentication too: when one has committed before the
+      // other is authenticated (a loaded machine), the other's caller is no longer an admin (403);
+      // otherwise the last-admin guard refuses it (409). Either way exactly one admin remains.
+      const results = await Promise.all([
+        gw.fetch(`/v1/users/${b.json.id as string}/roles`, { method: 'PUT', key: ka, body: { roles: ['member'] } }),
+        gw.fetch(`/v1/users/${a.json.id as string}/roles`, { method: 'PUT', key: kb, body: { roles: ['member'] } }),
+      ]);
+      const statuses = results.map((r) => r.status).sort();
+      expect([
+        [200, 403],
+        [200, 409],
+      ]).toContainEqual(statuses);
+      const admins = await gw.service.context.db.query<{ id: string }>(
+        `SELECT id FROM users WHERE 'admin' = ANY(roles) AND status = 'active'`,
+      );
+      expect(admins).toHaveLength(1);
+
+      // The guard itself, with both callers already authorized as admins (as two requests that passed
+      // authentication at the same time): the two demotions run concurrently and one is refused.
+      const remaining = admins[0].id;
+      const other = await gw.fetch('/v1/users', {
+        key: remaining === a.json.id ? ka : kb,
+        body: { email: 'c@example.com', name: 'C', roles: ['admin'] },
+      });
+      expect(other.status).toBe(201);
+      const { SetUserRolesUseCase } = await import('../src/identity/usecases/set-user-roles/set-user-roles.usecase');
+      const setRoles = gw.service.app.get(SetUserRolesUseCase, { strict: false });
+      const asAdmin = (subject: string) => ({
+        identity: { kind: 'user' as const, subject, roles: ['admin' as const], via: 'api_key' as const },
+      });
+      const outcomes = await Promise.allSettled([
+        setRoles.execute(other.json.id as string, { roles: ['member'] }, asAdmin(remaining)),
+        setRoles.execute(remaining, { roles: ['member'] }, asAdmin(other.json.id as string)),
+      ]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const refused = outcomes.find((o) => o.status === 'rejected');
+      expect((refused as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
+      expect(
+        await gw.service.context.db.query(`SELECT id FROM users WHERE 'admin' = ANY(roles) AND status = 'active'`),
+      ).toHaveLength(1);
+    } finally {
+      // restore the bootstrap admin for the next tests (also when this one failed)
+      await gw.service.context.db.query(`UPDATE users SET roles = ARRAY['admin'] WHERE id = $1`, [adminRow.id]);
+      const { IdentityCache } = await import('../src/identity/auth/identity-cache');
+      gw.service.app.get(IdentityCache, { strict: false }).invalidateUser(adminRow.id);
+    }
   });
 
   it('imports other services’ AuditRecorded events once, and skips its own', async () => {

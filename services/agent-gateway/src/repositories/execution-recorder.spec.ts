@@ -113,3 +113,84 @@ describe('ExecutionRecorder and trace context', () => {
     expect(traceIdsOf(written, 'theirs')).toEqual([TRACE.b]);
   });
 });
+
+/**
+ * A database double with commits: a transaction's rows and events count only when it commits. It can
+ * refuse connections, or lose the answer to a commit that did happen (the connection dropped after COMMIT).
+ */
+function outageSetup(script: ('refused' | 'terminated' | 'lost-answer' | 'ok')[]) {
+  const finished = new Set<string>();
+  const events: { topic: Topic; id: string }[] = [];
+  let attempts = 0;
+  interface StagedTx extends SqlExecutor {
+    rows: string[];
+    events: { topic: Topic; id: string }[];
+  }
+  const ctx = {
+    db: {
+      transaction: async <T>(fn: (tx: SqlExecutor) => Promise<T>) => {
+        const step = script[attempts++] ?? 'ok';
+        if (step === 'refused')
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        const tx = { rows: [], events: [] } as unknown as StagedTx;
+        const result = await fn(tx);
+        if (step === 'terminated') throw new Error('Connection terminated unexpectedly'); // rolled back
+        for (const id of tx.rows) finished.add(id);
+        events.push(...tx.events);
+        if (step === 'lost-answer') throw new Error('Connection terminated unexpectedly'); // committed
+        return result;
+      },
+    },
+    outbox: {
+      addMany: async (tx: StagedTx, topic: Topic, payloads: { executionId?: string; requestId?: string }[]) => {
+        tx.events.push(...payloads.map((p) => ({ topic, id: p.executionId ?? p.requestId ?? '' })));
+        return payloads.map(() => 'event-id');
+      },
+    },
+    logger: { warn: jest.fn(), info: jest.fn() },
+  } as unknown as ServiceContext;
+  const repository = {
+    writeFinished: async (records: ExecutionRecord[], tx: StagedTx) => {
+      const mine = records.filter((r) => !finished.has(r.id)).map((r) => r.id);
+      tx.rows.push(...mine);
+      return new Set(mine);
+    },
+  } as unknown as ExecutionRepository;
+  const metrics = { executions: { inc: () => undefined }, countTokens: () => undefined } as unknown as GatewayMetrics;
+  return { recorder: new ExecutionRecorder(ctx, repository, metrics), events, attempts: () => attempts, ctx };
+}
+
+describe('ExecutionRecorder while the database is away', () => {
+  const item = (id: string) => ({ record: record(id), usage: true, completed: true, trace: {} });
+
+  it('keeps the finished executions and writes them once the database answers', async () => {
+    const { recorder, events, attempts, ctx } = outageSetup(['refused', 'terminated', 'refused']);
+    await expect(Promise.all([recorder.record(item('a')), recorder.record(item('b'))])).resolves.toEqual([true, true]);
+    expect(attempts()).toBe(4);
+    expect(events.map((e) => `${e.topic} ${e.id}`).sort()).toEqual([
+      'hishamos.executions.completed.v1 a',
+      'hishamos.executions.completed.v1 b',
+      'hishamos.usage.recorded.v1 a',
+      'hishamos.usage.recorded.v1 b',
+    ]);
+    expect(ctx.logger.warn).toHaveBeenCalledTimes(1); // the outage, once
+  });
+
+  it('records usage once when the answer to a commit was lost', async () => {
+    const { recorder, events } = outageSetup(['lost-answer']);
+    // The retry finds the row finished: not written again, no second UsageRecorded.
+    await expect(recorder.record(item('c'))).resolves.toBe(false);
+    expect(events.map((e) => `${e.topic} ${e.id}`).sort()).toEqual([
+      'hishamos.executions.completed.v1 c',
+      'hishamos.usage.recorded.v1 c',
+    ]);
+  });
+
+  it('gives up when the gateway stops mid-outage', async () => {
+    const { recorder } = outageSetup(Array<'refused'>(100).fill('refused'));
+    const pending = recorder.record(item('d'));
+    await new Promise((r) => setTimeout(r, 300));
+    await recorder.onModuleDestroy();
+    await expect(pending).rejects.toThrow('ECONNREFUSED');
+  });
+});

@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ExecutionStatus, Topics, type PayloadInit } from '@hishamos/contracts';
 import type { SqlExecutor } from '@hishamos/persistence';
 import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
+import { Backoff, isConnectionError, sleep } from '../execution/database-retry';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { currentTraceContext, withoutTraceContext, type TraceCarrier } from '../tracing/trace-context';
 import { ExecutionRepository, type ExecutionRecord } from './execution.repository';
@@ -88,12 +89,22 @@ interface Pending {
  * Writes finished executions: the execution row, UsageRecorded and ExecutionCompleted in ONE
  * transaction (through the outbox). Calls that finish while a write is in flight are written together
  * in the next transaction (group commit): each caller still waits for its own commit.
+ *
+ * While the database cannot be reached (a connection-level error: restarted, unreachable) the
+ * finished executions stay queued and the write is retried with capped backoff (200 ms doubling to
+ * 5 s) until it commits — the provider was already paid for, so the result and its usage must be
+ * written, and exactly once: a retried write of a row that did commit (the commit's answer was lost)
+ * finds it finished and writes no second UsageRecorded. Only stopping the gateway ends the retries
+ * (the callers get the error; the execution's lease hands it to another worker).
  */
 @Injectable()
 export class ExecutionRecorder implements OnModuleDestroy {
   private queue: Pending[] = [];
   private flushing?: Promise<void>;
   private static readonly MAX_BATCH = 256;
+  private readonly stopping = new AbortController();
+  private readonly backoff = new Backoff();
+  private outageSince?: number;
 
   constructor(
     @Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext,
@@ -102,6 +113,7 @@ export class ExecutionRecorder implements OnModuleDestroy {
   ) {}
 
   async onModuleDestroy(): Promise<void> {
+    this.stopping.abort();
     await this.flushing;
   }
 
@@ -158,30 +170,80 @@ export class ExecutionRecorder implements OnModuleDestroy {
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, ExecutionRecorder.MAX_BATCH);
+      let failed: unknown;
       try {
-        const written = await this.ctx.db.transaction((tx) =>
-          this.recordIn(
-            tx,
-            batch.map((p) => p.item),
-          ),
-        );
+        const written = await this.write(batch);
         for (const p of batch) this.settled(p, written.has(p.item.record.id));
+        this.connected();
+        continue;
       } catch (error) {
-        if (batch.length === 1) {
-          batch[0].reject(error);
-          continue;
-        }
-        // One bad row must not fail the others: write them one by one.
-        for (const p of batch) {
-          try {
-            const written = await this.ctx.db.transaction((tx) => this.recordIn(tx, [p.item]));
-            this.settled(p, written.has(p.item.record.id));
-          } catch (e) {
+        failed = error;
+      }
+      if (isConnectionError(failed)) {
+        await this.retryLater(batch, failed);
+        continue;
+      }
+      if (batch.length === 1) {
+        batch[0].reject(failed);
+        continue;
+      }
+      // One bad row must not fail the others: write them one by one.
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i];
+        try {
+          const written = await this.write([p]);
+          this.settled(p, written.has(p.item.record.id));
+        } catch (e) {
+          if (!isConnectionError(e)) {
             p.reject(e);
+            continue;
           }
+          await this.retryLater(batch.slice(i), e);
+          break;
         }
       }
     }
+  }
+
+  private write(batch: Pending[]): Promise<Set<string>> {
+    return this.ctx.db.transaction((tx) =>
+      this.recordIn(
+        tx,
+        batch.map((p) => p.item),
+      ),
+    );
+  }
+
+  /**
+   * The database cannot be reached: puts the batch back at the head of the queue and waits (capped
+   * backoff). When the gateway is stopping, fails the queued calls with the error instead.
+   */
+  private async retryLater(batch: Pending[], error: unknown): Promise<void> {
+    this.queue.unshift(...batch);
+    if (this.stopping.signal.aborted) {
+      for (const p of this.queue.splice(0)) p.reject(error);
+      return;
+    }
+    const delay = this.backoff.delay();
+    if (this.outageSince === undefined) {
+      this.outageSince = Date.now();
+      this.ctx.logger.warn(
+        { err: error, pending: this.queue.length },
+        'cannot write finished executions: the database is unreachable; retrying until it answers',
+      );
+    }
+    await sleep(delay, this.stopping.signal);
+    if (this.stopping.signal.aborted) for (const p of this.queue.splice(0)) p.reject(error);
+  }
+
+  private connected(): void {
+    this.backoff.reset();
+    if (this.outageSince === undefined) return;
+    this.ctx.logger.info(
+      { outageMs: Date.now() - this.outageSince },
+      'the database answers again: finished executions written',
+    );
+    this.outageSince = undefined;
   }
 
   private settled(p: Pending, written: boolean): void {

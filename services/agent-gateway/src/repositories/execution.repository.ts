@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { SqlExecutor } from '@hishamos/persistence';
 import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
@@ -59,6 +60,8 @@ export interface ExecutionRecord {
   completedAt?: string;
   /** The trace context a queued execution was accepted in; its worker runs in that trace. */
   traceContext?: TraceCarrier;
+  /** The claim of the worker running it (set by `claim`; never written by `writeFinished`). */
+  leaseToken?: string;
 }
 
 interface Row {
@@ -98,6 +101,7 @@ interface Row {
   started_at: Date | string | null;
   completed_at: Date | string | null;
   trace_context: TraceCarrier | null;
+  lease_token?: string | null;
 }
 
 const iso = (v: Date | string | null): string | undefined =>
@@ -142,6 +146,7 @@ function fromRow(r: Row): ExecutionRecord {
     startedAt: iso(r.started_at),
     completedAt: iso(r.completed_at),
     traceContext: opt(r.trace_context),
+    leaseToken: opt(r.lease_token ?? null),
   };
 }
 
@@ -253,12 +258,26 @@ export class ExecutionRepository {
     const rows = await ex.query<Row>(
       `UPDATE executions
           SET status = 'running', started_at = COALESCE(started_at, now()),
-              lease_until = now() + make_interval(secs => $2)
+              lease_until = now() + make_interval(secs => $2), lease_token = $3
         WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND lease_until < now()))
         RETURNING *`,
-      [id, leaseSeconds],
+      [id, leaseSeconds, randomUUID()],
     );
     return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  /**
+   * Extends the lease of a running execution this worker still holds (its claim's token); false when
+   * it finished meanwhile or another worker claimed it after the lease ran out.
+   */
+  async renew(id: string, leaseToken: string, leaseSeconds: number, ex: SqlExecutor = this.ctx.db): Promise<boolean> {
+    const rows = await ex.query(
+      `UPDATE executions SET lease_until = now() + make_interval(secs => $3)
+        WHERE id = $1 AND status = 'running' AND lease_token = $2
+        RETURNING id`,
+      [id, leaseToken, leaseSeconds],
+    );
+    return rows.length > 0;
   }
 
   /** Queued executions and running ones whose lease ran out (a crashed worker), oldest first. */

@@ -3,7 +3,13 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { outputInstructions, parseSections, renderTemplate, TemplateError, type OutputSchema } from '@hishamos/catalog';
 import { ApiError, SERVICE_CONTEXT, settingsOf, type ServiceContext } from '@hishamos/platform';
-import { estimateTokens, isProviderError, ProviderError, type ChatMessage } from '@hishamos/providers';
+import {
+  estimateTokens,
+  isProviderError,
+  ProviderError,
+  type ChatMessage,
+  type FallbackChain,
+} from '@hishamos/providers';
 import { CatalogRepository } from '../../catalog/catalog.repository';
 import type { CatalogAgent, CatalogCommand } from '../../catalog/catalog.types';
 import type { AgentGatewaySettings } from '../../config/agent-gateway.settings';
@@ -97,6 +103,20 @@ export interface PreparedCommand {
   template: CatalogCommand;
   /** The rendered template (without knowledge context or output instructions). */
   rendered: string;
+}
+
+/**
+ * A prepared command with everything done that comes before the provider call (knowledge context,
+ * provider chain, budget reservation, all safe to repeat): what is left is the call and its record.
+ */
+export interface StagedCommand {
+  prepared: PreparedCommand;
+  base: ExecutionRecord;
+  messages: ChatMessage[];
+  chain: FallbackChain;
+  maxTokens: number;
+  reservation: Reservation;
+  started: number;
 }
 
 /** Error codes of failed executions (ExecutionCompleted.error_code). */
@@ -233,6 +253,14 @@ export class ExecuteCommandUseCase {
 
   /** Runs a prepared command and records it; provider failures come back as a failed execution. */
   async run(prepared: PreparedCommand, queued?: ExecutionRecord): Promise<ExecutionRecord> {
+    return this.call(await this.stage(prepared, queued));
+  }
+
+  /**
+   * What comes before the provider call: knowledge context, the provider chain, the budget
+   * reservation (idempotent by execution id). Nothing is recorded, so it may be repeated.
+   */
+  async stage(prepared: PreparedCommand, queued?: ExecutionRecord): Promise<StagedCommand> {
     const started = Date.now();
     const { command, caller, agent, template } = prepared;
     const id = queued?.id ?? command.executionId ?? randomUUID();
@@ -298,7 +326,17 @@ export class ExecuteCommandUseCase {
       maxOutputTokens: maxTokens,
     });
     base.reservationId = reservation.reservationId;
+    return { prepared, base, messages, chain, maxTokens, reservation, started };
+  }
 
+  /**
+   * Calls the provider chain once and records the outcome (the recorder retries the write until the
+   * database answers, so a paid call is never lost nor recorded twice).
+   */
+  async call(staged: StagedCommand): Promise<ExecutionRecord> {
+    const { base, messages, chain, maxTokens, reservation, started } = staged;
+    const { template } = staged.prepared;
+    const id = base.id;
     let finished: ExecutionRecord;
     try {
       const result = await chain.chat({
@@ -347,7 +385,7 @@ export class ExecuteCommandUseCase {
     });
     if (!written) {
       // Another worker finished it first (a resumed execution): theirs is the result.
-      return (await this.recorder.stored(id)) ?? finished;
+      return (await this.recorder.stored(id).catch(() => undefined)) ?? finished;
     }
     return finished;
   }
