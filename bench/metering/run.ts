@@ -16,6 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -45,16 +46,24 @@ const USAGE = `usage: node -r @swc-node/register bench/metering/run.ts [options]
   --records N       usage records ingested (default 50000)
   --users N         distinct users (Kafka keys) in the records and the reservation runs (default 1000)
   --partitions N    partitions of the usage topic (default 6)
-  --batch N         USAGE_INGEST_BATCH_SIZE: records per transaction (default 500)
+  --batch N         USAGE_INGEST_BATCH_SIZE: records per transaction (default 2000)
   --concurrency N   USAGE_INGEST_CONCURRENCY: partitions ingested at once (default 3)
   --reservations N  reservations in each concurrent run (default 10000)
   --sequential N    reservations one at a time (default 2000)
   --inflight N      reservations in flight in the concurrent runs (default 100)
+  --slots N         RESERVATION_BATCH_CONCURRENCY: reservation statements at once (default: the service's, 4)
   --rate N          open-loop run: reservations per second for 10 s (default 200; 0 = skip)
+  --callers N       gateway-like run: N callers, each reserving then waiting --think ms (a provider call),
+                    for 15 s (default 100; 0 = skip)
+  --think MS        the simulated provider call between a caller's reservations (default 250)
+  --mixed-rate N    mixed run: ingest the records again while reservations arrive at N/s for the same
+                    users (default 200; 0 = skip)
   --skip-ingest     only the reservation runs
   --skip-reserve    only the ingestion run
   --timeout S       seconds a phase may take (default 300)
   --service-log F   append the service's own log (LOG_LEVEL=warn) to file F
+  --cpu-prof DIR    write the service's V8 CPU profiles (node --cpu-prof) to DIR
+  --node-args ARGS  extra node options for the service process (e.g. --max-semi-space-size=32)
   --out NAME        results file bench/results/NAME.json (default metering)`;
 
 const opts = parseArgs(
@@ -63,17 +72,23 @@ const opts = parseArgs(
     records: 50000,
     users: 1000,
     partitions: 6,
-    batch: 500,
+    batch: 2000,
     concurrency: 3,
     reservations: 10000,
     sequential: 2000,
     inflight: 100,
+    slots: 0,
     rate: 200,
+    callers: 100,
+    'mixed-rate': 200,
+    think: 250,
     'skip-ingest': false,
     'skip-reserve': false,
     timeout: 300,
     out: 'metering',
     'service-log': '',
+    'cpu-prof': '',
+    'node-args': '',
   },
   USAGE,
 );
@@ -170,7 +185,13 @@ async function startService(
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['-r', '@swc-node/register', join(REPO, 'services/usage-metering/src/main.ts')],
+    [
+      ...(opts['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', opts['cpu-prof']] : []),
+      ...opts['node-args'].split(' ').filter(Boolean),
+      '-r',
+      '@swc-node/register',
+      join(REPO, 'services/usage-metering/src/main.ts'),
+    ],
     {
       cwd: REPO,
       env: {
@@ -221,6 +242,82 @@ async function stopService(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
+/**
+ * The gateway's reservation call over node:http with a keep-alive agent (one connection per request in
+ * flight, reused): a lighter client than fetch, whose CPU would otherwise be counted against the service
+ * on the shared cores. Each request has a new request id; latency is request sent -> response read.
+ */
+function reservationClient(url: string, maxSockets: number) {
+  const auth = `Bearer ${serviceCredential(TOKEN, 'agent-gateway')}`;
+  const agent = new Agent({ keepAlive: true, maxSockets });
+  const target = new URL(`${url}/internal/v1/reservations`);
+  const post = (body: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: {
+            authorization: auth,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const once = async (userId: string): Promise<{ ms: number; ok: boolean }> => {
+    const body = JSON.stringify({
+      requestId: randomUUID(),
+      userId,
+      provider: 'openai',
+      model: 'gpt-4o',
+      agent: 'coding',
+      inputTokens: 1000,
+      maxOutputTokens: 500,
+    });
+    const t0 = performance.now();
+    const status = await post(body);
+    return { ms: performance.now() - t0, ok: status === 201 };
+  };
+  return { once, close: () => agent.destroy() };
+}
+
+/** An open loop: `rate` reservations per second over `users(i)` until `stop()` says so. */
+async function openLoop(
+  once: (userId: string) => Promise<{ ms: number; ok: boolean }>,
+  rate: number,
+  users: (i: number) => string,
+  stop: (i: number) => boolean,
+): Promise<{ samples: number[]; granted: number; seconds: number }> {
+  const samples: number[] = [];
+  let granted = 0;
+  const t0 = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let i = 0; !stop(i); i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      once(users(i)).then((r) => {
+        samples.push(r.ms);
+        if (r.ok) granted++;
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return { samples, granted, seconds: (performance.now() - t0) / 1000 };
+}
+
 interface IngestResult {
   records: number;
   seconds: number;
@@ -228,11 +325,27 @@ interface IngestResult {
   copySeconds: number;
   copyRecordsPerSec: number;
   ratioToCopy: number;
-  verified: { rows: number; costExact: boolean; dailyRequests: number; processedEvents: number };
+  /** Until the last UsagePriced event left the outbox (published to Kafka). */
+  publishedSeconds: number;
+  publishedPerSec: number;
+  verified: { rows: number; costExact: boolean; dailyRequests: number; processedEvents: number; usagePriced: number };
   cpuSecondsPerRecordUs: { [component: string]: number };
 }
 
-async function ingest(adminUrl: string, brokers: string[], deadline: number): Promise<IngestResult> {
+/**
+ * Ingests N records. With `reserveRate` > 0 (the mixed run), the gateway's reservations arrive at that
+ * rate while the records are ingested, for the same users, under their daily hard limits and a global
+ * one: every grant locks the counters the ingestion updates. `split`: the reservations go to a second
+ * service process that does not ingest (USAGE_INGEST_ENABLED=false), as API replicas would. The mixed
+ * run skips the COPY ceiling.
+ */
+async function ingest(
+  adminUrl: string,
+  brokers: string[],
+  deadline: number,
+  reserveRate = 0,
+  split = false,
+): Promise<IngestResult & { reservations?: ReserveRun }> {
   const prefix = `b${randomUUID().slice(0, 8)}`;
   const topic = `${prefix}.${Topics.UsageRecorded}`;
   const kafka = new Kafka({ brokers, clientId: 'bench-metering', logLevel: logLevel.NOTHING });
@@ -244,6 +357,8 @@ async function ingest(adminUrl: string, brokers: string[], deadline: number): Pr
       dlqTopic(topic),
       `${prefix}.${Topics.BudgetThresholdCrossed}`,
       dlqTopic(`${prefix}.${Topics.BudgetThresholdCrossed}`),
+      `${prefix}.${Topics.UsagePriced}`,
+      dlqTopic(`${prefix}.${Topics.UsagePriced}`),
     ].map((t) => ({
       topic: t,
       numPartitions: opts.partitions,
@@ -276,7 +391,7 @@ async function ingest(adminUrl: string, brokers: string[], deadline: number): Pr
     ...INFRA_PROCESSES,
     metering: (_c, cmd) => cmd.includes('usage-metering/src/main.ts'),
   });
-  const { child } = await startService(
+  const { child, url } = await startService(
     {
       DATABASE_URL: dbUrl,
       KAFKA_BROKERS: brokers.join(','),
@@ -290,8 +405,38 @@ async function ingest(adminUrl: string, brokers: string[], deadline: number): Pr
   let first = 0;
   let firstCount = 0;
   let last = 0;
+  let drained = 0;
   let spent: { [component: string]: number } = {};
   let shown = performance.now();
+  let ingesting = true;
+  let mixed: Promise<{ samples: number[]; granted: number; seconds: number }> | undefined;
+  const api = split
+    ? await startService(
+        {
+          DATABASE_URL: dbUrl,
+          KAFKA_BROKERS: brokers.join(','),
+          KAFKA_TOPIC_PREFIX: prefix,
+          KAFKA_TOPIC_PARTITIONS: String(opts.partitions),
+          USAGE_INGEST_ENABLED: 'false',
+        },
+        deadline,
+      )
+    : undefined;
+  const client = reserveRate > 0 ? reservationClient(api?.url ?? url, 200) : undefined;
+  if (client) {
+    await pg.query(
+      `INSERT INTO budgets (scope, scope_id, period, soft_usd, hard_usd)
+       SELECT 'user', 'user-' || g, 'day', 500000, 1000000 FROM generate_series(0, $1::int - 1) g
+       UNION ALL SELECT 'global', '', 'day', 50000000, 100000000`,
+      [opts.users],
+    );
+    mixed = openLoop(
+      client.once,
+      reserveRate,
+      (i) => `user-${(i * 7919) % opts.users}`,
+      () => !ingesting,
+    );
+  }
   try {
     await until(
       async () => {
@@ -315,12 +460,31 @@ async function ingest(adminUrl: string, brokers: string[], deadline: number): Pr
       deadline,
       20,
     );
+    // The UsagePriced events of those records, written to the outbox in the same transactions, are
+    // published by the service's relay: the pipeline is done when the outbox is empty.
+    await until(
+      async () => {
+        const r = await pg.query<{ n: string }>(`SELECT count(*)::text AS n FROM outbox`);
+        drained = performance.now();
+        return Number(r.rows[0].n) === 0;
+      },
+      'outbox drained',
+      deadline,
+      20,
+    );
     spent = cpu(); // before the service exits: its CPU time is read from /proc
   } finally {
+    ingesting = false;
+    await mixed?.catch(() => undefined);
+    client?.close();
     await stopService(child);
+    if (api) await stopService(api.child);
   }
   const seconds = (last - first) / 1000;
   const rate = (records.length - firstCount) / seconds;
+  const publishedSeconds = (drained - first) / 1000;
+  const pricedTopic = `${prefix}.${Topics.UsagePriced}`;
+  const published = (await admin.fetchTopicOffsets(pricedTopic)).reduce((sum, p) => sum + Number(p.high), 0);
   const expected = records.reduce((s, r) => s + costOf(r), 0n);
   const v = await pg.query<{ rows: string; cost: string; daily: string; processed: string }>(
     `SELECT (SELECT count(*) FROM api_usage)::text AS rows, (SELECT sum(cost) FROM api_usage)::text AS cost,
@@ -334,9 +498,46 @@ async function ingest(adminUrl: string, brokers: string[], deadline: number): Pr
     costExact,
     dailyRequests: Number(v.rows[0].daily),
     processedEvents: Number(v.rows[0].processed),
+    usagePriced: published,
   };
-  if (verified.rows !== records.length || !costExact || verified.dailyRequests !== records.length)
+  if (
+    verified.rows !== records.length ||
+    !costExact ||
+    verified.dailyRequests !== records.length ||
+    verified.usagePriced !== records.length
+  )
     throw new Error(`ingestion verification failed: ${JSON.stringify(verified)}`);
+
+  const cpuSecondsPerRecordUs = Object.fromEntries(
+    Object.entries(spent).map(([k, sec]) => [k === 'node' ? 'bench' : k, round((sec * 1e6) / records.length, 1)]),
+  );
+  if (mixed) {
+    const m = await mixed;
+    await pg.end();
+    await admin.deleteTopics({ topics: [topic, dlqTopic(topic), pricedTopic] }).catch(() => undefined);
+    await admin.disconnect();
+    return {
+      records: records.length,
+      seconds: round(seconds, 3),
+      recordsPerSec: Math.round(rate),
+      publishedSeconds: round(publishedSeconds, 3),
+      publishedPerSec: Math.round((records.length - firstCount) / publishedSeconds),
+      copySeconds: NaN,
+      copyRecordsPerSec: NaN,
+      ratioToCopy: NaN,
+      verified,
+      cpuSecondsPerRecordUs,
+      reservations: {
+        run: `open loop, ${reserveRate}/s, during ingestion${split ? ', to a process that does not ingest' : ''}`,
+        requests: m.samples.length,
+        inflight: 'open',
+        seconds: round(m.seconds, 2),
+        perSec: Math.round(m.samples.length / m.seconds),
+        latencyMs: summarize(m.samples),
+        granted: m.granted,
+      },
+    };
+  }
 
   // The ceiling: COPY the same rows into a table like api_usage, same indexes and constraints.
   await pg.query(`CREATE TABLE copy_ceiling (LIKE api_usage INCLUDING ALL)`);
@@ -381,20 +582,20 @@ async function ingest(adminUrl: string, brokers: string[], deadline: number): Pr
   const copied = Number((await pg.query<{ n: string }>(`SELECT count(*)::text AS n FROM copy_ceiling`)).rows[0].n);
   if (copied !== records.length) throw new Error(`COPY wrote ${copied} rows`);
   await pg.end();
-  await admin.deleteTopics({ topics: [topic, dlqTopic(topic)] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [topic, dlqTopic(topic), pricedTopic] }).catch(() => undefined);
   await admin.disconnect();
   const copyRate = records.length / copySeconds;
   return {
     records: records.length,
     seconds: round(seconds, 3),
     recordsPerSec: Math.round(rate),
+    publishedSeconds: round(publishedSeconds, 3),
+    publishedPerSec: Math.round((records.length - firstCount) / publishedSeconds),
     copySeconds: round(copySeconds, 3),
     copyRecordsPerSec: Math.round(copyRate),
     ratioToCopy: round(rate / copyRate, 3),
     verified,
-    cpuSecondsPerRecordUs: Object.fromEntries(
-      Object.entries(spent).map(([k, sec]) => [k === 'node' ? 'bench' : k, round((sec * 1e6) / records.length, 1)]),
-    ),
+    cpuSecondsPerRecordUs,
   };
 }
 
@@ -414,7 +615,13 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
   const prefix = `b${randomUUID().slice(0, 8)}`;
   const dbUrl = await provisionServiceRole(adminUrl, SCHEMA, 'bench-pw');
   const { child, url } = await startService(
-    { DATABASE_URL: dbUrl, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: '1' },
+    {
+      DATABASE_URL: dbUrl,
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_TOPIC_PARTITIONS: '1',
+      ...(opts.slots > 0 ? { RESERVATION_BATCH_CONCURRENCY: String(opts.slots) } : {}),
+    },
     deadline,
   );
   const runs: ReserveRun[] = [];
@@ -430,25 +637,7 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
       [opts.users],
     );
     await pg.end();
-    const auth = `Bearer ${serviceCredential(TOKEN, 'agent-gateway')}`;
-    const once = async (userId: string): Promise<{ ms: number; ok: boolean }> => {
-      const t0 = performance.now();
-      const res = await fetch(`${url}/internal/v1/reservations`, {
-        method: 'POST',
-        headers: { authorization: auth, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          requestId: randomUUID(),
-          userId,
-          provider: 'openai',
-          model: 'gpt-4o',
-          agent: 'coding',
-          inputTokens: 1000,
-          maxOutputTokens: 500,
-        }),
-      });
-      await res.arrayBuffer();
-      return { ms: performance.now() - t0, ok: res.status === 201 };
-    };
+    const { once, close } = reservationClient(url, Math.max(opts.inflight, opts.callers, 1));
     const closedLoop = async (run: string, n: number, inflight: number, user: (i: number) => string) => {
       const cpu = measureComponentCpu({
         postgres: INFRA_PROCESSES.postgres,
@@ -498,23 +687,7 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
     );
     if (opts.rate > 0) {
       const n = opts.rate * 10;
-      const samples: number[] = [];
-      let granted = 0;
-      const t0 = performance.now();
-      const pending: Promise<void>[] = [];
-      for (let i = 0; i < n; i++) {
-        const due = t0 + (i * 1000) / opts.rate;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        pending.push(
-          once(users(i)).then((r) => {
-            samples.push(r.ms);
-            if (r.ok) granted++;
-          }),
-        );
-      }
-      await Promise.all(pending);
-      const seconds = (performance.now() - t0) / 1000;
+      const { samples, granted, seconds } = await openLoop(once, opts.rate, users, (i) => i >= n);
       runs.push({
         run: `open loop, ${opts.rate}/s, ${opts.users} users`,
         requests: n,
@@ -525,6 +698,44 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
         granted,
       });
     }
+    if (opts.callers > 0) {
+      // Like the gateway: each caller reserves, then waits for its provider call, then reserves again.
+      const cpu = measureComponentCpu({
+        postgres: INFRA_PROCESSES.postgres,
+        metering: (_c, cmd) => cmd.includes('usage-metering/src/main.ts'),
+      });
+      const samples: number[] = [];
+      let granted = 0;
+      const t0 = performance.now();
+      const end = t0 + 15_000;
+      await Promise.all(
+        Array.from({ length: opts.callers }, async (_, c) => {
+          // Spread the callers' first requests over one think time.
+          await new Promise((r) => setTimeout(r, (c * opts.think) / opts.callers));
+          for (let i = c; performance.now() < end; i += opts.callers) {
+            const r = await once(users(i));
+            samples.push(r.ms);
+            if (r.ok) granted++;
+            await new Promise((res) => setTimeout(res, opts.think));
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const cpuUsPerRequest = Object.fromEntries(
+        Object.entries(cpu()).map(([k, sec]) => [k === 'node' ? 'bench' : k, round((sec * 1e6) / samples.length, 0)]),
+      );
+      runs.push({
+        run: `${opts.callers} callers, ${opts.think} ms provider call between reservations`,
+        requests: samples.length,
+        inflight: `${opts.callers} callers`,
+        seconds: round(seconds, 2),
+        perSec: Math.round(samples.length / seconds),
+        latencyMs: summarize(samples),
+        granted,
+        cpuUsPerRequest,
+      });
+    }
+    close();
   } finally {
     await stopService(child);
   }
@@ -552,6 +763,13 @@ async function main(): Promise<void> {
               `${round(r.ratioToCopy * 100, 1)}%`,
             ],
             [
+              '... and their UsagePriced events published (outbox drained)',
+              r.records,
+              r.publishedSeconds,
+              r.publishedPerSec,
+              `${round((r.publishedPerSec / r.copyRecordsPerSec) * 100, 1)}%`,
+            ],
+            [
               'raw COPY of the same rows into a table like api_usage',
               r.records,
               r.copySeconds,
@@ -564,6 +782,28 @@ async function main(): Promise<void> {
       console.log(
         `  CPU µs per record: ${JSON.stringify(r.cpuSecondsPerRecordUs)}; verified ${JSON.stringify(r.verified)}`,
       );
+    }
+    if (!opts['skip-ingest'] && !opts['skip-reserve'] && opts['mixed-rate'] > 0) {
+      result.mixed = [];
+      for (const split of [false, true]) {
+        console.log(
+          `ingestion with reservations at ${opts['mixed-rate']}/s for the same users, ` +
+            (split ? 'sent to a second process that does not ingest:' : 'sent to the ingesting process:'),
+        );
+        const pg3 = await requirePostgresDatabase('bench_metering_mixed');
+        try {
+          const m = await ingest(pg3.url, brokers, Date.now() + opts.timeout * 1000, opts['mixed-rate'], split);
+          (result.mixed as unknown[]).push(m);
+          const l = m.reservations!.latencyMs;
+          console.log(
+            `  ingested ${m.recordsPerSec} records/s (${m.publishedPerSec}/s with UsagePriced published); ` +
+              `${m.reservations!.requests} reservations meanwhile, p50 ${round(l.p50, 2)} ms, p90 ${round(l.p90, 2)} ms, ` +
+              `p99 ${round(l.p99, 2)} ms, max ${round(l.max, 1)} ms, ${m.reservations!.granted} granted`,
+          );
+        } finally {
+          await pg3.drop();
+        }
+      }
     }
     if (!opts['skip-reserve']) {
       console.log('reservations:');

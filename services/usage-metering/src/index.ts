@@ -1,6 +1,7 @@
 import { Topics } from '@hishamos/contracts';
 import type { ServiceDefinition } from '@hishamos/platform';
 import { SystemClock, type Clock } from './adapters/clock';
+import { MeteringConfig } from './config/metering-config';
 import { UsageMeteringSettings } from './config/usage-metering.settings';
 import { UsageRecordedConsumer } from './consumers/usage-recorded.consumer';
 import { ReservationSweeper } from './schedulers/reservation-sweeper';
@@ -18,11 +19,11 @@ export function usageMeteringDefinition(options: UsageMeteringOptions = {}): Ser
   return {
     name: 'usage-metering',
     consumes: [Topics.UsageRecorded],
-    publishes: [Topics.BudgetThresholdCrossed],
+    publishes: [Topics.BudgetThresholdCrossed, Topics.UsagePriced],
     settings: UsageMeteringSettings,
     module: usageMeteringModule(options.clock ?? new SystemClock()),
     onStart: async (_ctx, app) => {
-      await app.get(UsageRecordedConsumer).start();
+      if (app.get(MeteringConfig).settings.USAGE_INGEST_ENABLED) await app.get(UsageRecordedConsumer).start();
       if (options.sweeper !== false) app.get(ReservationSweeper).start();
     },
   };

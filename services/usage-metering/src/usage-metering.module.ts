@@ -29,6 +29,7 @@ import { ListUsageRecordsUseCase } from './usecases/list-usage-records/list-usag
 import { QueryUsageUseCase } from './usecases/query-usage/query-usage.usecase';
 import { RefreshUtilizationUseCase } from './usecases/refresh-utilization/refresh-utilization.usecase';
 import { ReleaseReservationUseCase } from './usecases/release-reservation/release-reservation.usecase';
+import { ReservationBatcher } from './usecases/reserve-budget/reservation-batcher';
 import { ReserveBudgetUseCase } from './usecases/reserve-budget/reserve-budget.usecase';
 import { SetBudgetUseCase } from './usecases/set-budget/set-budget.usecase';
 import { SetPlanUseCase } from './usecases/set-plan/set-plan.usecase';
@@ -58,6 +59,7 @@ import { TopSpendersUseCase } from './usecases/top-spenders/top-spenders.usecase
     PriceRepository,
     UsageQueryRepository,
     IngestUsageUseCase,
+    ReservationBatcher,
     ReserveBudgetUseCase,
     ReleaseReservationUseCase,
     ExpireReservationsUseCase,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Topics } from '@hishamos/contracts';
+import { Topics, type Envelope } from '@hishamos/contracts';
 import { loadConfig, Platform, PlatformConfig } from '@hishamos/platform';
 import { waitFor } from '@hishamos/testing';
 import { usageMeteringDefinition } from '../src';
@@ -43,6 +43,10 @@ describe('usage-metering embedded (PGlite, local bus)', () => {
         body,
       });
       expect(r.amountUsd).toBe('0.0075');
+      const priced: Envelope<typeof Topics.UsagePriced>[] = [];
+      await platform.eventBus.subscribe('embedded-test-reader', Topics.UsagePriced, svc.context.db, async (e) => {
+        priced.push(e);
+      });
       await platform.eventBus.publish(
         Topics.UsageRecorded,
         usage({ requestId: 'e-1', userId: 'u-e', reservationId: r.reservationId }),
@@ -57,6 +61,17 @@ describe('usage-metering embedded (PGlite, local bus)', () => {
       expect(
         (await gw.request<{ day: { reservedUsd: string } }>('GET', '/internal/v1/spend/users/u-e')).day.reservedUsd,
       ).toBe('0.00');
+      await waitFor(() => priced.length > 0, { what: 'UsagePriced on the local bus' });
+      expect(priced).toHaveLength(1);
+      expect(priced[0].key).toBe('u-e');
+      expect(priced[0].payload).toMatchObject({
+        requestId: 'e-1',
+        costUsd: '0.0075',
+        priced: true,
+        usageDay: new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Riyadh' }).format(new Date()),
+        userSpendDayUsd: '0.0075',
+        globalSpendDayUsd: '0.0075',
+      });
       await expect(
         gw.request('POST', '/internal/v1/reservations', { body: { ...body, requestId: 'e-2', maxOutputTokens: 1500 } }),
       ).rejects.toMatchObject({ status: 403 });

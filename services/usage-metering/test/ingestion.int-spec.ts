@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { encodeEvent, Topics } from '@hishamos/contracts';
+import { decodeEvent, encodeEvent, Topics } from '@hishamos/contracts';
 import type { EventBus } from '@hishamos/messaging';
 import { requireKafka, requirePostgresDatabase, waitFor } from '@hishamos/testing';
 import { fromPico, toPico } from '../src';
@@ -172,7 +172,7 @@ describe('usage ingestion from Kafka into Postgres', () => {
     // Everything published has been consumed (the redeliveries and duplicates were published last).
     await waitFor(
       async () =>
-        (await svc!.ctx.bus.lag(`hishamos.usage-metering.${Topics.UsageRecorded}`, [Topics.UsageRecorded]))[
+        (await svc!.ctx.bus.lag(svc!.ctx.groupOf(Topics.UsageRecorded), [Topics.UsageRecorded]))[
           Topics.UsageRecorded
         ] === 0,
       { what: 'no consumer lag', timeoutMs: 60000 },
@@ -365,5 +365,70 @@ describe('usage ingestion from Kafka into Postgres', () => {
       `SELECT request_id FROM api_usage WHERE user_id = 'u-dlq'`,
     );
     expect(rows).toEqual([{ request_id: 'dlq-good' }]);
+  });
+
+  it('publishes one UsagePriced per ingested record, with its exact cost and the day spend after it', async () => {
+    const s = svc!;
+    // Everything ingested by the tests above (a crash, redeliveries, duplicates, unknown models, late records).
+    await waitFor(async () => (await s.ctx.db.query(`SELECT 1 FROM outbox LIMIT 1`)).length === 0, {
+      what: 'the outbox to drain',
+    });
+    const stored = await s.ctx.db.query<{
+      request_id: string;
+      user_id: string;
+      cost: string | null;
+      usage_day: string;
+      tokens_input: string;
+    }>(`SELECT request_id, user_id, cost::text AS cost, usage_day::text AS usage_day, tokens_input::text AS tokens_input
+          FROM api_usage`);
+    const counters = await s.ctx.db.query<{ scope: string; scope_id: string; day: string; spent: string }>(
+      `SELECT scope, scope_id, period_start::text AS day, spent_usd::text AS spent FROM spend_counters
+        WHERE period = 'day' AND scope IN ('user', 'global')`,
+    );
+    expect(stored.length).toBeGreaterThan(700);
+    const messages = await readTopic(
+      env,
+      Topics.UsagePriced,
+      (got) => new Set(got.map((m) => m.headers.ce_id)).size >= stored.length,
+      60000,
+    );
+    const events = messages.map((m) => decodeEvent(Topics.UsagePriced, m.key, m.value, m.headers));
+    // Once per request id, keyed by user, nothing for the redeliveries and duplicates.
+    expect(events).toHaveLength(stored.length);
+    expect(new Set(events.map((e) => e.payload.requestId))).toEqual(new Set(stored.map((r) => r.request_id)));
+    const byId = new Map(stored.map((r) => [r.request_id, r]));
+    for (const { key, payload: p } of events) {
+      const row = byId.get(p.requestId)!;
+      expect(key).toBe(row.user_id);
+      expect(p.userId).toBe(row.user_id);
+      expect(p.usageDay).toBe(row.usage_day);
+      expect(String(p.usage!.inputTokens)).toBe(row.tokens_input);
+      expect(p.priced).toBe(row.cost !== null);
+      expect(toPico(p.costUsd)).toBe(row.cost === null ? 0n : toPico(row.cost));
+      if (row.cost === null) expect(p.unpricedReason).toMatch(/unknown model: no price for acme\/acme-unknown/);
+      else expect(p.unpricedReason).toBe('');
+    }
+    // Each user's events (in their key's order) and the platform's (ordered by spend) form exact running
+    // totals of the day, ending at the counters.
+    const chains = new Map<string, { spend: bigint; cost: bigint }[]>();
+    const link = (key: string, spend: string, cost: string) => {
+      if (!chains.has(key)) chains.set(key, []);
+      chains.get(key)!.push({ spend: toPico(spend), cost: toPico(cost) });
+    };
+    for (const { payload: p } of events) {
+      link(`user/${p.userId}/${p.usageDay}`, p.userSpendDayUsd, p.costUsd);
+      link(`global//${p.usageDay}`, p.globalSpendDayUsd, p.costUsd);
+    }
+    const counter = new Map(counters.map((c) => [`${c.scope}/${c.scope_id}/${c.day}`, toPico(c.spent)]));
+    expect(chains.size).toBeGreaterThan(30);
+    const cmp = (x: bigint, y: bigint) => (x < y ? -1 : x > y ? 1 : 0);
+    for (const [key, chain] of chains) {
+      // Concurrent partitions interleave on the platform's counter: order by the spend after each record
+      // (a zero-cost record after the one that brought the spend there).
+      if (key.startsWith('global')) chain.sort((a, b) => cmp(a.spend, b.spend) || cmp(b.cost, a.cost));
+      const steps = chain.map((c, i) => c.spend - (i === 0 ? 0n : chain[i - 1].spend));
+      expect([key, steps]).toEqual([key, chain.map((c) => c.cost)]);
+      expect([key, chain[chain.length - 1].spend]).toEqual([key, counter.get(key)]);
+    }
   });
 });

@@ -69,6 +69,8 @@ describe('reservations on Postgres and Kafka', () => {
   let pg: { url: string; drop: () => Promise<void> };
   let env: MeteringEnv;
   let svc: RunningMetering;
+  /** A second replica of the service on the same database (reservations from several processes). */
+  let replica: RunningMetering;
   let bus: EventBus;
   const clock = new ManualClock(Date.now());
   const gw = () => gatewayClient(svc.url);
@@ -85,10 +87,17 @@ describe('reservations on Postgres and Kafka', () => {
     pg = await requirePostgresDatabase('meter_res');
     env = { adminUrl: pg.url, brokers: await requireKafka(), prefix: newPrefix() };
     svc = await startMetering(env, { clock, sweeper: false, settings: { RESERVATION_TTL_SECONDS: '60' } });
+    replica = await startMetering(env, {
+      clock,
+      sweeper: false,
+      // Small batches and one statement at a time: the replica batches all the time.
+      settings: { RESERVATION_TTL_SECONDS: '60', RESERVATION_BATCH_MAX: '7', RESERVATION_BATCH_CONCURRENCY: '1' },
+    });
     bus = await gatewayBus(env);
   });
   afterAll(async () => {
     await bus?.stop();
+    await replica?.stop();
     await svc?.stop();
     await pg?.drop();
   });
@@ -104,7 +113,7 @@ describe('reservations on Postgres and Kafka', () => {
     expect(res.status).toBe(200);
   };
 
-  it('200 concurrent reservations from four processes never grant more than the $1 left; settlement is exact', async () => {
+  it('200 concurrent reservations from four processes to two replicas never grant more than the $1 left; settlement is exact', async () => {
     const user = 'u-race';
     await setBudget(user, '5.00', '4.50');
     // $4.00 already spent today: 1,600,000 input tokens of gpt-4o.
@@ -130,7 +139,7 @@ describe('reservations on Postgres and Kafka', () => {
     const children = await Promise.all(
       [0, 1, 2, 3].map((p) =>
         spawnChild({
-          url: svc.url,
+          url: p % 2 === 0 ? svc.url : replica.url,
           token: SERVICE_TOKEN,
           userId: user,
           requests: Array.from({ length: 50 }, (_, i) => ({
@@ -227,6 +236,91 @@ describe('reservations on Postgres and Kafka', () => {
     });
   });
 
+  it('decides concurrent requests together as one at a time would: user and team limits, repeated request ids', async () => {
+    // Three users of one team: $0.10 each per day, $0.20 for the team per month. Each request may cost
+    // $0.0125 (1,000 input and 1,000 output tokens of gpt-4o), so a user gets 8 and the team 16.
+    for (const u of ['u-b1', 'u-b2', 'u-b3']) await setBudget(u, '0.10');
+    expect(
+      (
+        await asPerson(svc.url, admin, 'PUT', '/v1/budgets', {
+          scope: 'team',
+          scopeId: 'team-b',
+          period: 'month',
+          hardUsd: '0.20',
+        })
+      ).status,
+    ).toBe(200);
+    const ask = (base: string, userId: string, requestId: string) =>
+      fetch(`${base}/internal/v1/reservations`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${serviceCredential(SERVICE_TOKEN, 'agent-gateway')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({
+          requestId,
+          userId,
+          teamId: 'team-b',
+          provider: 'openai',
+          model: 'gpt-4o',
+          inputTokens: 1000,
+          maxOutputTokens: 1000,
+        }),
+      }).then(async (r) => ({
+        requestId,
+        userId,
+        status: r.status,
+        body: (await r.json()) as { reservationId?: string; error?: { details: { scopeId: string } } },
+      }));
+    // u-b1 and u-b2 ask 10 times each on the replica (batches of 7), u-b3 asks 10 times on the first
+    // instance; the same request id is sent five times on each.
+    const sent = [
+      ...Array.from({ length: 10 }, (_, i) => ask(replica.url, 'u-b1', `b1-${i}`)),
+      ...Array.from({ length: 10 }, (_, i) => ask(replica.url, 'u-b2', `b2-${i}`)),
+      ...Array.from({ length: 10 }, (_, i) => ask(svc.url, 'u-b3', `b3-${i}`)),
+      ...Array.from({ length: 5 }, () => ask(replica.url, 'u-b1', 'b1-same')),
+      ...Array.from({ length: 5 }, () => ask(svc.url, 'u-b1', 'b1-same')),
+    ];
+    const results = await Promise.all(sent);
+    const granted = results.filter((r) => r.status === 201);
+    for (const d of results.filter((r) => r.status !== 201)) expect(d).toMatchObject({ status: 403 });
+    // The repeated request id got one reservation, every time.
+    const same = results.filter((r) => r.requestId === 'b1-same');
+    const sameIds = new Set(same.filter((r) => r.status === 201).map((r) => r.body.reservationId));
+    expect(sameIds.size).toBeLessThanOrEqual(1);
+    const distinct = new Map(granted.map((r) => [r.requestId, r]));
+    const perUser = (u: string) => [...distinct.values()].filter((r) => r.userId === u).length;
+    for (const u of ['u-b1', 'u-b2', 'u-b3']) expect(perUser(u)).toBeLessThanOrEqual(8);
+    // The team's limit is what binds: exactly 16 of the distinct requests were granted.
+    expect(distinct.size).toBe(16);
+    const reserved = async (scope: string, scopeId: string) =>
+      (
+        await svc.ctx.db.query<{ r: string }>(
+          `SELECT coalesce(sum(reserved_usd), 0)::text AS r FROM spend_counters WHERE scope = $1 AND scope_id = $2`,
+          [scope, scopeId],
+        )
+      )[0].r;
+    expect(toPico(await reserved('team', 'team-b'))).toBe(toPico('0.20'));
+    let users = 0n;
+    for (const u of ['u-b1', 'u-b2', 'u-b3']) {
+      const mine = toPico(await reserved('user', u));
+      expect(mine).toBe(BigInt(perUser(u)) * toPico('0.0125'));
+      users += mine;
+    }
+    expect(users).toBe(toPico('0.20'));
+    const [rows] = await svc.ctx.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM reservations WHERE user_id IN ('u-b1', 'u-b2', 'u-b3') AND status = 'active'`,
+    );
+    expect(Number(rows.n)).toBe(16);
+    // Refusals name the budget that binds (the team's month, or the user's day).
+    for (const d of results.filter((r) => r.status === 403))
+      expect(['team-b', 'u-b1', 'u-b2', 'u-b3']).toContain(d.body.error?.details.scopeId);
+    const metrics = await (await fetch(`${replica.url}/metrics`)).text();
+    const batched = /hishamos_budget_reservation_batch_size_bucket\{[^}]*le="1"[^}]*\} (\d+)/.exec(metrics);
+    const all = /hishamos_budget_reservation_batch_size_count(?:\{[^}]*\})? (\d+)/.exec(metrics);
+    expect(Number(all?.[1])).toBeGreaterThan(Number(batched?.[1])); // some statements decided several requests
+  });
+
   it('is idempotent by request id, releases once, and expires reservations nobody settles', async () => {
     const user = 'u-idem';
     await setBudget(user, '1.00');
@@ -272,7 +366,10 @@ describe('reservations on Postgres and Kafka', () => {
       usage({ requestId: 'idem-2', userId: user, reservationId: c.reservationId, at: clock.now() }),
       { key: user },
     );
-    await waitFor(async () => (await counter(user)).spent === '0.007500000000', { what: 'late usage' });
+    await waitFor(async () => (await counter(user)).spent === '0.007500000000', {
+      what: 'late usage',
+      timeoutMs: 60000,
+    });
     expect((await counter(user)).reserved).toBe('0.000000000000');
     const metrics = await (await fetch(`${svc.url}/metrics`)).text();
     expect(metrics).toMatch(/hishamos_budget_reservations_closed_total\{status="expired"[^}]*\} 1/);

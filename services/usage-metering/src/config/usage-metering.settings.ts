@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
+  IsBoolean,
   IsIn,
   IsInt,
   IsString,
@@ -11,6 +12,9 @@ import {
   type ValidatorConstraintInterface,
 } from 'class-validator';
 import { isValidTimeZone } from '../domain/periods';
+
+const toBoolean = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()) : value;
 
 @ValidatorConstraint({ name: 'timeZone' })
 class IanaTimeZone implements ValidatorConstraintInterface {
@@ -46,6 +50,23 @@ export class UsageMeteringSettings {
   @IsIn(['on', 'off'])
   RESERVATION_SYNCHRONOUS_COMMIT: 'on' | 'off' = 'off';
 
+  /**
+   * Reservation requests decided together in one statement at most (those that arrive while others
+   * are being decided; a request that finds a free slot goes alone at once).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  RESERVATION_BATCH_MAX = 100;
+
+  /** Reservation statements running at the same time (each holds a database connection while it runs). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  RESERVATION_BATCH_CONCURRENCY = 4;
+
   /** How often expired reservations are released and the utilisation gauge refreshed. */
   @Type(() => Number)
   @IsInt()
@@ -60,12 +81,25 @@ export class UsageMeteringSettings {
   @Max(3650)
   RESERVATION_RETENTION_DAYS = 7;
 
-  /** Usage records written per transaction. */
+  /**
+   * Usage records written per transaction at most (a transaction takes what one fetch of a partition
+   * holds, up to this). Larger batches amortise the per-transaction work and group more records per
+   * daily aggregate and spend counter row.
+   */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(5000)
-  USAGE_INGEST_BATCH_SIZE = 500;
+  USAGE_INGEST_BATCH_SIZE = 2000;
+
+  /**
+   * Whether this process consumes usage records. false: it serves the HTTP APIs (reservations, spend,
+   * budgets, queries) only, so ingestion at full speed in other processes cannot delay its answers
+   * (a Node process's work shares one event loop). Every process still runs the expiry sweeper.
+   */
+  @Transform(toBoolean)
+  @IsBoolean()
+  USAGE_INGEST_ENABLED = true;
 
   /** Kafka partitions ingested at the same time (each holds a database connection while it runs). */
   @Type(() => Number)

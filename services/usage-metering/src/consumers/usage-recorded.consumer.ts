@@ -7,7 +7,8 @@ import { IngestUsageCommand, IngestUsageUseCase } from '../usecases/ingest-usage
 
 /**
  * Consumes UsageRecorded in batches (one transaction per batch, with the processed-event ids), in the
- * service's consumer group for the topic. Bad records go to the DLQ with their reason.
+ * service's consumer group for the topic (`ctx.groupOf`: `<KAFKA_TOPIC_PREFIX>.hishamos.usage-metering.<topic>`).
+ * Bad records go to the DLQ with their reason.
  */
 @Injectable()
 export class UsageRecordedConsumer {
@@ -18,11 +19,8 @@ export class UsageRecordedConsumer {
   ) {}
 
   async start(): Promise<void> {
-    const topic = Topics.UsageRecorded;
-    await this.ctx.bus.subscribeBatch(
-      `hishamos.${this.ctx.name}.${topic}`,
-      topic,
-      this.ctx.db,
+    await this.ctx.subscribeBatch(
+      Topics.UsageRecorded,
       async (events, { tx, outbox }) => {
         try {
           await this.ingest.execute(new IngestUsageCommand(events, tx, outbox));

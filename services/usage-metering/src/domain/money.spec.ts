@@ -27,6 +27,20 @@ describe('money (exact decimal USD)', () => {
     expect(usd('100.000000')).toBe('100.00');
   });
 
+  it('round-trips amounts of every size and sign exactly', () => {
+    let seed = 99n;
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) % 2n ** 64n;
+      const units = (seed % 10n ** BigInt(1 + (i % 24))) * (i % 3 === 0 ? -1n : 1n);
+      const text = fromPico(units, i % 4);
+      expect(toPico(text)).toBe(units);
+      const [whole, frac = ''] = text.replace('-', '').split('.');
+      expect(frac.length).toBeGreaterThanOrEqual(i % 4);
+      expect(frac.length <= i % 4 || !frac.endsWith('0')).toBe(true);
+      expect(whole).toMatch(/^(0|[1-9]\d*)$/);
+    }
+  });
+
   it('adds without floating-point drift', () => {
     const tenths = Array.from({ length: 10 }, () => '0.1');
     expect(sumUsd(tenths)).toBe('1.00');

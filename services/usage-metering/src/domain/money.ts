@@ -4,7 +4,6 @@
  * per-million-token price with 6 decimals) when it must be added up. Never a float.
  */
 export const PICO_DIGITS = 12;
-const PICO = 10n ** BigInt(PICO_DIGITS);
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
 
 /** A decimal string (or a JS number written in plain decimal notation) as pico-dollars. Throws on anything else. */
@@ -15,18 +14,23 @@ export function toPico(amount: string | number): bigint {
   const frac = m[3] ?? '';
   if (frac.length > PICO_DIGITS && /[1-9]/.test(frac.slice(PICO_DIGITS)))
     throw new RangeError(`more than ${PICO_DIGITS} decimals: ${text}`);
-  const units = BigInt(m[2]) * PICO + BigInt((frac.slice(0, PICO_DIGITS) || '0').padEnd(PICO_DIGITS, '0'));
-  return m[1] ? -units : units;
+  // One BigInt parse of the digits (the hot path prices thousands of records a second).
+  return BigInt(`${m[1] ?? ''}${m[2]}${frac.slice(0, PICO_DIGITS).padEnd(PICO_DIGITS, '0')}`);
 }
 
 /** Pico-dollars as a decimal string with at least `minDecimals` decimals and no trailing zeros beyond them. */
 export function fromPico(units: bigint, minDecimals = 2): string {
   const negative = units < 0n;
-  const abs = negative ? -units : units;
-  const whole = abs / PICO;
-  let frac = (abs % PICO).toString().padStart(PICO_DIGITS, '0').replace(/0+$/, '');
+  // String operations on the digits, no BigInt division (the hot path formats three amounts per record).
+  let digits = (negative ? -units : units).toString();
+  if (digits.length <= PICO_DIGITS) digits = digits.padStart(PICO_DIGITS + 1, '0');
+  const point = digits.length - PICO_DIGITS;
+  let end = digits.length;
+  const keep = point + Math.min(minDecimals, PICO_DIGITS);
+  while (end > keep && digits.charCodeAt(end - 1) === 48) end--;
+  let frac = digits.slice(point, end);
   if (frac.length < minDecimals) frac = frac.padEnd(minDecimals, '0');
-  return `${negative ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
+  return `${negative ? '-' : ''}${digits.slice(0, point)}${frac ? `.${frac}` : ''}`;
 }
 
 /** A NUMERIC value from the database (a decimal string) in canonical form: "4.2" -> "4.20", "0.012500000000" -> "0.0125". */

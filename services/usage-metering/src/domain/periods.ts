@@ -54,9 +54,13 @@ export class LocalCalendar {
     return date;
   }
 
+  private last?: PeriodStarts;
+
   /** The day, week and month an instant falls in, as their first local dates. */
   periodsOf(instant: Date): PeriodStarts {
-    return periodStarts(this.dateOf(instant));
+    const day = this.dateOf(instant);
+    if (this.last?.day !== day) this.last = periodStarts(day);
+    return { ...this.last };
   }
 }
 

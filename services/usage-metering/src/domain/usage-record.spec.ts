@@ -75,6 +75,8 @@ describe('usage record validation', () => {
     expect(reason({ usage: undefined })).toMatch(/usage: is required/);
     expect(reason({ reservationId: 'not-a-uuid' })).toMatch(/reservation_id/);
     expect(reason({ agent: 'a\u0000b' })).toMatch(/agent: contains control characters/);
+    expect(reason({ command: 'write\tcode' })).toMatch(/command: contains control characters/);
+    expect(() => toUsageRecord(event({}, { id: 'ev\n1' }), now)).toThrow(/ce_id: contains control characters/);
   });
 
   it('takes the event time when the record has none, and receipt time for a far-future stamp', () => {

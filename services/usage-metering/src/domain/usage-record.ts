@@ -97,7 +97,7 @@ export function toUsageRecord(event: Envelope<typeof Topics.UsageRecorded>, rece
     throw new InvalidUsageRecordError('occurred_at', 'is not a valid time');
   if (occurredAt.getTime() > receivedAt.getTime() + MAX_FUTURE_SKEW_MS) occurredAt = receivedAt;
   return {
-    eventId: event.attributes.id,
+    eventId: text('ce_id', event.attributes.id, { max: 500 }),
     requestId,
     userId,
     teamId: text('team_id', p.teamId, { max: 200 }),

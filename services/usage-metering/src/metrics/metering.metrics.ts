@@ -13,6 +13,7 @@ export class MeteringMetrics {
   readonly reservations: Counter<'outcome'>;
   readonly reservationsClosed: Counter<'status'>;
   readonly reservationSeconds: Histogram<'outcome'>;
+  readonly reservationBatchSize: Histogram;
   readonly budgetEvents: Counter<'kind'>;
   readonly utilization: Gauge<'scope' | 'period'>;
 
@@ -65,6 +66,12 @@ export class MeteringMetrics {
       help: 'Time to answer a reservation inside the service',
       labelNames: ['outcome'],
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers,
+    });
+    this.reservationBatchSize = new Histogram({
+      name: 'hishamos_budget_reservation_batch_size',
+      help: 'Reservation requests decided together in one database statement',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers,
     });
     this.budgetEvents = new Counter({

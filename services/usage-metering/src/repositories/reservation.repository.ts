@@ -3,7 +3,8 @@ import type { SqlExecutor } from '@hishamos/persistence';
 import type { PeriodStarts } from '../domain/periods';
 import type { Scope } from './spend.repository';
 
-export interface ReserveParams {
+/** One reservation request (the gateway's call). */
+export interface ReserveRequest {
   requestId: string;
   userId: string;
   teamId: string;
@@ -13,6 +14,10 @@ export interface ReserveParams {
   command: string;
   inputTokens: number;
   maxOutputTokens: number;
+}
+
+/** What every request of one batch shares: the time it is decided at and the periods of that time. */
+export interface ReserveBatchParams {
   now: Date;
   ttlSeconds: number;
   starts: PeriodStarts;
@@ -64,36 +69,82 @@ export interface ReservationRow {
   actual_cost_usd: string | null;
 }
 
-const RESERVE_SQL = `SELECT outcome, reservation_id, amount_usd::text AS amount_usd, expires_at, budget_id, scope, scope_id,
-       period, period_start::text AS period_start, limit_usd::text AS limit_usd, spent_usd::text AS spent_usd,
-       reserved_usd::text AS reserved_usd
+/** One request (reserve_budget, migration 0002). */
+const RESERVE_ONE_SQL = `SELECT 1 AS idx, outcome, reservation_id, amount_usd::text AS amount_usd, expires_at, budget_id,
+       scope, scope_id, period, period_start::text AS period_start, limit_usd::text AS limit_usd,
+       spent_usd::text AS spent_usd, reserved_usd::text AS reserved_usd
   FROM reserve_budget($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::timestamptz, $11, $12::date, $13::date, $14::date, $15)`;
 
-/** Reservations: the atomic grant (reserve_budget), settlement, release and expiry. */
+/** Several requests (reserve_budgets, migration 0004). */
+const RESERVE_SQL = `SELECT idx, outcome, reservation_id, amount_usd::text AS amount_usd, expires_at, budget_id, scope, scope_id,
+       period, period_start::text AS period_start, limit_usd::text AS limit_usd, spent_usd::text AS spent_usd,
+       reserved_usd::text AS reserved_usd
+  FROM reserve_budgets($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                       $9::bigint[], $10::timestamptz, $11, $12::date, $13::date, $14::date, $15)`;
+
+const OUTCOMES = new Set<string>(['existing', 'granted', 'denied', 'unpriced', 'missing_counters']);
+
+/** Reservations: the atomic grant (reserve_budget / reserve_budgets), settlement, release and expiry. */
 @Injectable()
 export class ReservationRepository {
-  /** One round trip: grant, deny, or say which counters are missing. */
-  async reserve(db: SqlExecutor, p: ReserveParams): Promise<ReserveResult> {
-    const rows = await db.query<Omit<ReserveResult, 'expires_at'> & { expires_at: Date | string | null }>(RESERVE_SQL, [
-      p.requestId,
-      p.userId,
-      p.teamId,
-      p.provider,
-      p.model,
-      p.agent,
-      p.command,
-      p.inputTokens,
-      p.maxOutputTokens,
+  /**
+   * Decides a batch of requests in one round trip and one transaction, in array order, with the
+   * outcome one-at-a-time calls would have (reserve_budgets; reserve_budget for a single request, which
+   * is cheaper for one): grant, deny, or say which counters are missing. Results are in the requests'
+   * order. A request id at most once per batch.
+   */
+  async reserveMany(
+    db: SqlExecutor,
+    requests: readonly ReserveRequest[],
+    p: ReserveBatchParams,
+  ): Promise<ReserveResult[]> {
+    if (requests.length === 0) return [];
+    const common = [
       p.now.toISOString(),
       p.ttlSeconds,
       p.starts.day,
       p.starts.week,
       p.starts.month,
       p.synchronousCommit,
-    ]);
-    const r = rows[0];
-    const expires = r.expires_at instanceof Date ? r.expires_at.toISOString() : r.expires_at;
-    return { ...r, expires_at: expires ? new Date(expires).toISOString() : null };
+    ];
+    const [one] = requests;
+    const rows = await db.query<Omit<ReserveResult, 'expires_at'> & { idx: number; expires_at: Date | string | null }>(
+      requests.length === 1 ? RESERVE_ONE_SQL : RESERVE_SQL,
+      requests.length === 1
+        ? [
+            one.requestId,
+            one.userId,
+            one.teamId,
+            one.provider,
+            one.model,
+            one.agent,
+            one.command,
+            one.inputTokens,
+            one.maxOutputTokens,
+            ...common,
+          ]
+        : [
+            requests.map((r) => r.requestId),
+            requests.map((r) => r.userId),
+            requests.map((r) => r.teamId),
+            requests.map((r) => r.provider),
+            requests.map((r) => r.model),
+            requests.map((r) => r.agent),
+            requests.map((r) => r.command),
+            requests.map((r) => r.inputTokens),
+            requests.map((r) => r.maxOutputTokens),
+            ...common,
+          ],
+    );
+    const out = new Array<ReserveResult>(requests.length);
+    for (const { idx, expires_at, ...r } of rows) {
+      if (!OUTCOMES.has(r.outcome)) throw new Error(`reserve_budgets: unexpected outcome ${r.outcome}`);
+      const expires = expires_at instanceof Date ? expires_at.toISOString() : expires_at;
+      out[Number(idx) - 1] = { ...r, expires_at: expires ? new Date(expires).toISOString() : null };
+    }
+    for (let i = 0; i < out.length; i++)
+      if (!out[i]) throw new Error(`reserve_budgets: no result for request ${i + 1}`);
+    return out;
   }
 
   /**

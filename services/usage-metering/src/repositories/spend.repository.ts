@@ -26,6 +26,21 @@ export interface CrossedThreshold {
   limit_usd: string;
 }
 
+/** A user's or the platform's day spend after a batch's deltas were applied (its counter's new value). */
+export interface DaySpend {
+  scope: Scope;
+  scope_id: string;
+  day: string;
+  spent_usd: string;
+}
+
+export interface AppliedDeltas {
+  /** Thresholds reached for the first time in their period (to publish in the same transaction). */
+  crossed: CrossedThreshold[];
+  /** The new day spend of every user and global counter the deltas touched. */
+  daySpend: DaySpend[];
+}
+
 export interface BudgetStanding {
   budget_id: string;
   scope: Scope;
@@ -71,10 +86,11 @@ export class SpendRepository {
    * platform) and reservation releases (any period); the statement adds the day spend to the week and
    * month counters of the scopes that have such a budget (others are sums of day counters).
    * Then records each soft or hard threshold the new spend reached for the first time in its
-   * period, and returns those crossings (to publish in the same transaction).
+   * period, and returns those crossings (to publish in the same transaction) with the new day spend of
+   * the user and global counters it touched.
    */
-  async applyDeltas(tx: SqlExecutor, deltas: CounterDelta[]): Promise<CrossedThreshold[]> {
-    if (deltas.length === 0) return [];
+  async applyDeltas(tx: SqlExecutor, deltas: CounterDelta[]): Promise<AppliedDeltas> {
+    if (deltas.length === 0) return { crossed: [], daySpend: [] };
     const json = JSON.stringify(
       deltas.map((d) => ({
         scope: d.scope,
@@ -86,7 +102,7 @@ export class SpendRepository {
         requests: d.requests,
       })),
     );
-    return tx.query<CrossedThreshold>(
+    const rows = await tx.query<CrossedThreshold & { kind: 'crossed' | 'spend' }>(
       `WITH d AS (
          SELECT * FROM json_to_recordset($1::json)
            AS d (scope text, scope_id text, period text, period_start date, spent numeric, reserved numeric, requests bigint)
@@ -116,19 +132,33 @@ export class SpendRepository {
                reserved_usd = c.reserved_usd + excluded.reserved_usd,
                requests = c.requests + excluded.requests
          RETURNING c.scope, c.scope_id, c.period, c.period_start, c.spent_usd
+       ),
+       crossed AS (
+         INSERT INTO budget_events (scope, scope_id, period, period_start, threshold, budget_id, spent_usd, limit_usd, reason)
+         SELECT up.scope, up.scope_id, up.period, up.period_start, t.threshold, b.id, up.spent_usd, t.limit_usd, 'spend'
+           FROM up
+           JOIN budgets b ON b.scope = up.scope AND b.scope_id = up.scope_id AND b.period = up.period
+           CROSS JOIN LATERAL (VALUES ('soft', b.soft_usd), ('hard', b.hard_usd)) AS t (threshold, limit_usd)
+          WHERE t.limit_usd IS NOT NULL AND up.spent_usd >= t.limit_usd AND up.spent_usd > 0
+          ORDER BY 1, 2, 3, 4, 5
+         ON CONFLICT DO NOTHING
+         RETURNING scope, scope_id, period, period_start, threshold, budget_id, spent_usd, limit_usd
        )
-       INSERT INTO budget_events (scope, scope_id, period, period_start, threshold, budget_id, spent_usd, limit_usd, reason)
-       SELECT up.scope, up.scope_id, up.period, up.period_start, t.threshold, b.id, up.spent_usd, t.limit_usd, 'spend'
+       SELECT 'crossed' AS kind, scope, scope_id, period, period_start::text AS period_start, threshold, budget_id,
+              spent_usd::text AS spent_usd, limit_usd::text AS limit_usd
+         FROM crossed
+       UNION ALL
+       SELECT 'spend', scope, scope_id, period, period_start::text, NULL, NULL, spent_usd::text, NULL
          FROM up
-         JOIN budgets b ON b.scope = up.scope AND b.scope_id = up.scope_id AND b.period = up.period
-         CROSS JOIN LATERAL (VALUES ('soft', b.soft_usd), ('hard', b.hard_usd)) AS t (threshold, limit_usd)
-        WHERE t.limit_usd IS NOT NULL AND up.spent_usd >= t.limit_usd AND up.spent_usd > 0
-        ORDER BY 1, 2, 3, 4, 5
-       ON CONFLICT DO NOTHING
-       RETURNING scope, scope_id, period, period_start::text AS period_start, threshold, budget_id,
-                 spent_usd::text AS spent_usd, limit_usd::text AS limit_usd`,
+        WHERE period = 'day' AND scope IN ('user', 'global')`,
       [json],
     );
+    const out: AppliedDeltas = { crossed: [], daySpend: [] };
+    for (const { kind, ...r } of rows) {
+      if (kind === 'crossed') out.crossed.push(r);
+      else out.daySpend.push({ scope: r.scope, scope_id: r.scope_id, day: r.period_start, spent_usd: r.spent_usd });
+    }
+    return out;
   }
 
   /**

@@ -12,13 +12,14 @@ import type { SqlExecutor } from '@hishamos/persistence';
 import { CLOCK, type Clock } from '../../adapters/clock';
 import { MeteringConfig } from '../../config/metering-config';
 import { fromPico, toPico } from '../../domain/money';
-import { toUsageRecord, type UsageRecord } from '../../domain/usage-record';
+import { toUsageRecord } from '../../domain/usage-record';
 import { MeteringMetrics } from '../../metrics/metering.metrics';
 import { ReservationRepository, type Settlement } from '../../repositories/reservation.repository';
 import {
   SpendRepository,
   type CounterDelta,
   type CrossedThreshold,
+  type DaySpend,
   type Scope,
 } from '../../repositories/spend.repository';
 import { UsageRepository, type UsageRow } from '../../repositories/usage.repository';
@@ -74,12 +75,84 @@ export function budgetEvent(c: CrossedThreshold, timeZone: string, reason: 'spen
   };
 }
 
+/** An inserted record's cost in pico-dollars (null: unpriced) and, when unpriced, whether the model has later prices. */
+interface InsertedCost {
+  cost: bigint | null;
+  priceLater: boolean;
+}
+
+type UsagePricedInit = PayloadInit<typeof Topics.UsagePriced>;
+
+/**
+ * The UsagePriced events of a batch's inserted records, in batch order (`records`, the partition's
+ * offset order; records not in `costs` were seen before and get none). Each carries the user's and
+ * the platform's spend of the record's day after it: the counter values after the batch (`daySpend`)
+ * minus the cost of the later records of the batch on the same counter, in exact pico-dollars.
+ */
+export function usagePricedEvents(
+  records: readonly UsageRow[],
+  costs: ReadonlyMap<string, InsertedCost>,
+  daySpend: readonly DaySpend[],
+): { payload: UsagePricedInit; opts: { key: string; id: string } }[] {
+  const running = new Map<string, bigint>();
+  for (const d of daySpend) running.set(`${d.scope}\u0000${d.scope_id}\u0000${d.day}`, toPico(d.spent_usd));
+  const take = (key: string, cost: bigint): bigint => {
+    const after = running.get(key);
+    if (after === undefined) throw new Error(`no day spend returned for counter ${JSON.stringify(key)}`);
+    running.set(key, after - cost);
+    return after;
+  };
+  const out: { payload: UsagePricedInit; opts: { key: string; id: string } }[] = [];
+  for (let i = records.length - 1; i >= 0; i--) {
+    const r = records[i];
+    const c = costs.get(r.requestId);
+    if (!c) continue;
+    const cost = c.cost ?? 0n;
+    const userSpend = take(`user\u0000${r.userId}\u0000${r.usageDay}`, cost);
+    const globalSpend = take(`global\u0000\u0000${r.usageDay}`, cost);
+    const ms = r.occurredAt.getTime();
+    out.push({
+      payload: {
+        requestId: r.requestId,
+        userId: r.userId,
+        teamId: r.teamId,
+        agent: r.agent,
+        command: r.command,
+        provider: r.provider,
+        model: r.model,
+        usage: {
+          inputTokens: BigInt(r.inputTokens),
+          outputTokens: BigInt(r.outputTokens),
+          cachedInputTokens: BigInt(r.cachedInputTokens),
+        },
+        occurredAt: { seconds: BigInt(Math.floor(ms / 1000)), nanos: (((ms % 1000) + 1000) % 1000) * 1_000_000 },
+        costUsd: c.cost === null ? '0' : fromPico(c.cost),
+        priced: c.cost !== null,
+        unpricedReason:
+          c.cost !== null
+            ? ''
+            : c.priceLater
+              ? `no price for ${r.provider}/${r.model} was in effect at ${r.occurredAt.toISOString()}`
+              : `unknown model: no price for ${r.provider}/${r.model}`,
+        usageDay: r.usageDay,
+        userSpendDayUsd: fromPico(userSpend),
+        globalSpendDayUsd: fromPico(globalSpend),
+        runId: r.runId,
+      },
+      opts: { key: r.userId, id: `usage-priced:${r.requestId}` },
+    });
+  }
+  return out.reverse();
+}
+
 /**
  * Records usage exactly once per request id: api_usage rows priced in NUMERIC at the price in effect
  * at each record's time, daily aggregates, spend counters for the record's own day (and week/month
  * where budgeted; a late record lands in its period), settlement of the reservation it carries, and the first soft or
- * hard crossing of each budget in a period as a BudgetThresholdCrossed event, all in the consumer's
- * transaction (with the processed-event ids), so a crash before commit loses and duplicates nothing.
+ * hard crossing of each budget in a period as a BudgetThresholdCrossed event, and one UsagePriced
+ * event per inserted record (its cost, and its user's and the platform's day spend after it), all in
+ * the consumer's transaction (with the processed-event ids), so a crash before commit loses and
+ * duplicates nothing, and a redelivered record publishes nothing new.
  */
 @Injectable()
 export class IngestUsageUseCase {
@@ -96,10 +169,12 @@ export class IngestUsageUseCase {
     const { tx, outbox } = command;
     const now = this.clock.now();
     const rows = new Map<string, UsageRow>();
+    const calendar = this.config.calendar;
     for (const event of command.events) {
-      const record: UsageRecord = toUsageRecord(event, now);
+      const record = toUsageRecord(event, now) as UsageRow;
       if (rows.has(record.requestId)) continue; // the same request twice in one batch counts once
-      rows.set(record.requestId, { ...record, usageDay: this.config.calendar.dateOf(record.occurredAt) });
+      record.usageDay = calendar.dateOf(record.occurredAt);
+      rows.set(record.requestId, record);
     }
     const inserted = await this.usage.insertBatch(tx, [...rows.values()]);
     if (inserted.length === 0) return { received: command.events.length, inserted: 0, settled: 0, budgetEvents: 0 };
@@ -118,24 +193,22 @@ export class IngestUsageUseCase {
       }
       return c;
     };
+    // The record's own day (a late record lands in its day); the statement carries day spend on to the
+    // week and month counters of scopes with such budgets.
+    const add = (scope: Scope, scopeId: string, day: string, cost: bigint | null) => {
+      const c = counter(scope, scopeId, 'day', day);
+      c.delta.requests++;
+      if (cost !== null) c.spent += cost;
+    };
     const settlements: Settlement[] = [];
-    const done: { record: UsageRow; cost: bigint | null }[] = [];
+    const costs = new Map<string, InsertedCost>();
     for (const ins of inserted) {
       const r = rows.get(ins.request_id)!;
       const cost = ins.cost === null ? null : toPico(ins.cost);
-      done.push({ record: r, cost });
-      // The record's own day (a late record lands in its day); the statement carries day spend on to
-      // the week and month counters of scopes with such budgets.
-      const scopes: [Scope, string][] = [
-        ['user', r.userId],
-        ['global', ''],
-      ];
-      if (r.teamId) scopes.push(['team', r.teamId]);
-      for (const [scope, scopeId] of scopes) {
-        const c = counter(scope, scopeId, 'day', r.usageDay);
-        c.delta.requests++;
-        if (cost !== null) c.spent += cost;
-      }
+      costs.set(ins.request_id, { cost, priceLater: ins.price_later });
+      add('user', r.userId, r.usageDay, cost);
+      add('global', '', r.usageDay, cost);
+      if (r.teamId) add('team', r.teamId, r.usageDay, cost);
       if (r.reservationId) settlements.push({ reservationId: r.reservationId, cost: ins.cost });
     }
 
@@ -152,13 +225,25 @@ export class IngestUsageUseCase {
       reserved: fromPico(c.reserved, 0),
     }));
     await this.spend.lockForIngestion(tx);
-    const crossed = await this.spend.applyDeltas(tx, deltas);
-    for (const c of crossed) {
-      const { payload, opts } = budgetEvent(c, this.config.timeZone);
-      await outbox.add(tx, Topics.BudgetThresholdCrossed, payload, opts);
+    const { crossed, daySpend } = await this.spend.applyDeltas(tx, deltas);
+    if (crossed.length) {
+      const events = crossed.map((c) => budgetEvent(c, this.config.timeZone));
+      await outbox.addMany(
+        tx,
+        Topics.BudgetThresholdCrossed,
+        events.map((e) => e.payload),
+        events.map((e) => e.opts),
+      );
     }
+    const priced = usagePricedEvents([...rows.values()], costs, daySpend);
+    await outbox.addMany(
+      tx,
+      Topics.UsagePriced,
+      priced.map((e) => e.payload),
+      priced.map((e) => e.opts),
+    );
 
-    const observe = () => this.observe(done, settled, crossed, now);
+    const observe = () => this.observe(rows, costs, settled, crossed, now);
     const hooks = commitHooksOf(tx);
     if (hooks) hooks.onCommit(observe);
     else observe();
@@ -166,7 +251,8 @@ export class IngestUsageUseCase {
   }
 
   private observe(
-    done: { record: UsageRow; cost: bigint | null }[],
+    rows: ReadonlyMap<string, UsageRow>,
+    costs: ReadonlyMap<string, InsertedCost>,
     settled: number,
     crossed: CrossedThreshold[],
     now: Date,
@@ -177,7 +263,8 @@ export class IngestUsageUseCase {
       string,
       { r: UsageRow; n: number; priced: number; cost: bigint; i: number; o: number; c: number }
     >();
-    for (const { record: r, cost } of done) {
+    for (const [requestId, { cost }] of costs) {
+      const r = rows.get(requestId)!;
       const key = `${r.provider}\u0000${r.model}\u0000${r.agent}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { r, n: 0, priced: 0, cost: 0n, i: 0, o: 0, c: 0 }));

@@ -4,8 +4,9 @@ import { ManualClock } from '../../adapters/clock';
 import type { MeteringConfig } from '../../config/metering-config';
 import { LocalCalendar } from '../../domain/periods';
 import { MeteringMetrics } from '../../metrics/metering.metrics';
-import type { ReservationRepository, ReserveResult } from '../../repositories/reservation.repository';
+import type { ReserveResult } from '../../repositories/reservation.repository';
 import type { SpendRepository } from '../../repositories/spend.repository';
+import type { ReservationBatcher } from './reservation-batcher';
 import { ReserveBudgetUseCase } from './reserve-budget.usecase';
 
 const none = {
@@ -61,7 +62,7 @@ function setup(results: ReserveResult[]) {
     ctx,
     clock,
     config,
-    { reserve } as unknown as ReservationRepository,
+    { reserve } as unknown as ReservationBatcher,
     { ensureCounters, recordRefusal } as unknown as SpendRepository,
     new MeteringMetrics(ctx),
   );
@@ -87,17 +88,23 @@ describe('ReserveBudgetUseCase', () => {
       expiresAt: '2025-03-15T04:15:00.000Z',
     });
     expect(s.ensureCounters).toHaveBeenCalledTimes(1);
+    expect(s.ensureCounters).toHaveBeenCalledWith(expect.anything(), 'u-1', '', {
+      day: '2025-03-14',
+      week: '2025-03-10',
+      month: '2025-03-01',
+    });
     expect(s.reserve).toHaveBeenCalledTimes(2);
-    expect(s.reserve).toHaveBeenLastCalledWith(
-      expect.anything(),
-      expect.objectContaining({
-        starts: { day: '2025-03-14', week: '2025-03-10', month: '2025-03-01' },
-        teamId: '',
-        ttlSeconds: 600,
-        synchronousCommit: false,
-        now: new Date('2025-03-15T03:50:00Z'),
-      }),
-    );
+    expect(s.reserve).toHaveBeenLastCalledWith({
+      requestId: 'req-1',
+      userId: 'u-1',
+      teamId: '',
+      provider: 'openai',
+      model: 'gpt-4o',
+      agent: '',
+      command: '',
+      inputTokens: 1000,
+      maxOutputTokens: 1000,
+    });
   });
 
   it('refuses with budget_exceeded naming the budget, and records the hard-limit event once per period', async () => {

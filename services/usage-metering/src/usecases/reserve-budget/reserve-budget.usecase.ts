@@ -6,12 +6,12 @@ import { CLOCK, type Clock } from '../../adapters/clock';
 import { MeteringConfig } from '../../config/metering-config';
 import { describeBudget } from '../../domain/budget-names';
 import { fromPico, toPico, usd } from '../../domain/money';
-import type { PeriodStarts } from '../../domain/periods';
 import { MeteringMetrics } from '../../metrics/metering.metrics';
-import { ReservationRepository, type ReserveResult } from '../../repositories/reservation.repository';
+import type { ReserveResult } from '../../repositories/reservation.repository';
 import { SpendRepository } from '../../repositories/spend.repository';
 import { budgetEvent } from '../ingest-usage/ingest-usage.usecase';
 import { ReserveBudgetCommand } from './reserve-budget.command';
+import { ReservationBatcher } from './reservation-batcher';
 
 export interface ReservationGranted {
   reservationId: string;
@@ -25,7 +25,8 @@ export interface ReservationGranted {
  * max_tokens at the output price) only if every applicable hard limit (the user's, their team's,
  * the global ones, per day/week/month) still holds with it, atomically in the database. Denied:
  * 403 budget_exceeded naming the budget (and the first refusal per budget and period publishes a
- * hard-limit event); an unknown model under a hard limit: 403 unpriced_model.
+ * hard-limit event); an unknown model under a hard limit: 403 unpriced_model. Concurrent requests
+ * are decided together in one statement (ReservationBatcher), in arrival order.
  */
 @Injectable()
 export class ReserveBudgetUseCase {
@@ -36,16 +37,14 @@ export class ReserveBudgetUseCase {
     @Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly config: MeteringConfig,
-    private readonly reservations: ReservationRepository,
+    private readonly batcher: ReservationBatcher,
     private readonly spend: SpendRepository,
     private readonly metrics: MeteringMetrics,
   ) {}
 
   async execute(command: ReserveBudgetCommand): Promise<ReservationGranted> {
     const started = process.hrtime.bigint();
-    const now = this.clock.now();
-    const starts = this.config.calendar.periodsOf(now);
-    const params = {
+    const request = {
       requestId: command.requestId,
       userId: command.userId,
       teamId: command.teamId ?? '',
@@ -55,16 +54,13 @@ export class ReserveBudgetUseCase {
       command: command.command ?? '',
       inputTokens: command.inputTokens,
       maxOutputTokens: command.maxOutputTokens,
-      now,
-      ttlSeconds: this.config.settings.RESERVATION_TTL_SECONDS,
-      starts,
-      synchronousCommit: this.config.settings.RESERVATION_SYNCHRONOUS_COMMIT === 'on',
     };
-    let result = await this.reservations.reserve(this.ctx.db, params);
+    let result = await this.batcher.reserve(request);
     for (let attempt = 0; result.outcome === 'missing_counters'; attempt++) {
       if (attempt >= 3) throw new Error('spend counters could not be created');
-      await this.spend.ensureCounters(this.ctx.db, params.userId, params.teamId, starts);
-      result = await this.reservations.reserve(this.ctx.db, params);
+      const starts = this.config.calendar.periodsOf(this.clock.now());
+      await this.spend.ensureCounters(this.ctx.db, request.userId, request.teamId, starts);
+      result = await this.batcher.reserve(request);
     }
     const outcome = result.outcome === 'existing' ? 'granted' : result.outcome;
     this.metrics.reservations.inc({ outcome });
@@ -95,7 +91,7 @@ export class ReserveBudgetUseCase {
         },
       );
     }
-    await this.recordRefusal(result, starts);
+    await this.recordRefusal(result);
     const limit = usd(result.limit_usd)!;
     const spent = usd(result.spent_usd)!;
     const reserved = usd(result.reserved_usd)!;
@@ -122,14 +118,14 @@ export class ReserveBudgetUseCase {
   }
 
   /** The first refusal of a budget in a period is its hard-limit event (once, by the unique key). */
-  private async recordRefusal(r: ReserveResult, starts: PeriodStarts): Promise<void> {
+  private async recordRefusal(r: ReserveResult): Promise<void> {
     const key = `${r.scope}\u0000${r.scope_id}\u0000${r.period}\u0000${r.period_start}`;
     if (this.refused.has(key)) return;
     const crossing = {
       scope: r.scope!,
       scope_id: r.scope_id!,
       period: r.period!,
-      period_start: r.period_start ?? starts[r.period!],
+      period_start: r.period_start ?? this.config.calendar.periodsOf(this.clock.now())[r.period!],
       budget_id: r.budget_id!,
       spent_usd: r.spent_usd!,
       limit_usd: r.limit_usd!,
