@@ -53,6 +53,19 @@ function quoteLiteral(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
+async function retryCatalogRace<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      const race = (e.code === 'XX000' && /concurrently/.test(e.message ?? '')) || e.code === '23505';
+      if (!race || attempt >= 5) throw error;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
+}
+
 /**
  * Postgres only: creates the service's schema and a login role that owns it and can touch
  * nothing else (least privilege). Idempotent; the password is (re)set each time.
@@ -65,12 +78,17 @@ export async function provisionServiceRole(adminUrl: string, schema: string, pas
   await client.connect();
   try {
     await client.query(`SELECT pg_advisory_lock(hashtext('hishamos-provision'))`);
-    const exists = await client.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [role]);
-    if (exists.rowCount === 0) await client.query(`CREATE ROLE ${role} LOGIN PASSWORD ${quoteLiteral(password)}`);
-    else await client.query(`ALTER ROLE ${role} LOGIN PASSWORD ${quoteLiteral(password)}`);
+    // Roles are cluster-wide but the advisory lock is per database: provisioning in two databases of one
+    // cluster at once can race on the role's catalog row ("tuple concurrently updated", or a duplicate
+    // pg_authid key when both create it). Such a race is retried; the statements are idempotent.
+    await retryCatalogRace(async () => {
+      const exists = await client.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [role]);
+      if (exists.rowCount === 0) await client.query(`CREATE ROLE ${role} LOGIN PASSWORD ${quoteLiteral(password)}`);
+      else await client.query(`ALTER ROLE ${role} LOGIN PASSWORD ${quoteLiteral(password)}`);
+    });
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema} AUTHORIZATION ${role}`);
     await client.query(`ALTER SCHEMA ${schema} OWNER TO ${role}`);
-    await client.query(`ALTER ROLE ${role} SET search_path = ${schema}`);
+    await retryCatalogRace(() => client.query(`ALTER ROLE ${role} SET search_path = ${schema}`));
     await client.query(`REVOKE ALL ON SCHEMA public FROM ${role}`);
     const db = (await client.query(`SELECT current_database() AS d`)).rows[0].d as string;
     await client.query(`REVOKE CREATE, TEMPORARY ON DATABASE "${db}" FROM PUBLIC`);

@@ -118,6 +118,25 @@ describe('Database on Postgres', () => {
     }
   });
 
+  it('provisions the same service role in two databases of one cluster at once', async () => {
+    const other = await requirePostgresDatabase('persistence');
+    try {
+      // The role is cluster-wide, the advisory lock per database: the two race on the role's catalog row.
+      for (let round = 0; round < 8; round++) {
+        const urls = await Promise.all([
+          provisionServiceRole(pg.url, 'twin', 'pw-twin'),
+          provisionServiceRole(other.url, 'twin', 'pw-twin'),
+        ]);
+        for (const url of urls) {
+          const db = await Database.open({ kind: 'postgres', schema: 'twin', url });
+          await db.close();
+        }
+      }
+    } finally {
+      await other.drop();
+    }
+  });
+
   it("a service's role cannot read another service's schema", async () => {
     const urlA = await provisionServiceRole(pg.url, 'alpha', 'pw-a');
     const urlB = await provisionServiceRole(pg.url, 'beta', 'pw-b');
