@@ -43,7 +43,9 @@ system-deps:
 console: deps
 	@[ -f services/agent-gateway/console/dist/index.html ] || npm run console:build
 
-run: deps console
+# dist/ is rebuilt first (a few seconds): the CLI runs the compiled tree when there is one, and a stale
+# dist/ from an earlier build must never shadow the sources.
+run: deps console build
 	libs/cli/bin/hishamos up
 
 infra-up: system-deps
