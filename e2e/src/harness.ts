@@ -83,6 +83,22 @@ export class Harness {
     return new Api(this.url('agent-gateway'), this.adminKey);
   }
 
+  /** A new member (created by the bootstrap admin) with an API key of their own, and the API as them. */
+  async createMember(
+    name: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ id: string; key: string; api: Api }> {
+    const admin = this.api();
+    const user = await admin.expect<{ id: string }>(201, 'POST', '/v1/users', {
+      email: `${name.toLowerCase()}-${this.runId}@e2e.example.com`,
+      name,
+      roles: ['member'],
+      ...extra,
+    });
+    const { key } = await admin.expect<{ key: string }>(201, 'POST', '/v1/api-keys', { name, userId: user.id });
+    return { id: user.id, key, api: new Api(this.url('agent-gateway'), key) };
+  }
+
   /** A service's internal API with the credential of `caller` (what another service presents). */
   internal(service: ServiceName, caller: ServiceName): Api {
     return new Api(this.url(service), serviceCredential(this.serviceToken, caller));

@@ -56,3 +56,18 @@ export function externalTaskRecord(
     },
   };
 }
+
+/** The incident the fault and trace scenarios hand the `incident-response` workflow. */
+export const INCIDENT_INPUTS: Readonly<Record<string, string>> = {
+  service: 'checkout-api',
+  platform: 'Kubernetes with Helm',
+  symptoms: '5xx rate at 12% since 14:02 UTC',
+  logs: 'ERROR pool exhausted at 14:02:11',
+  telemetry: 'p99 2.4 s, error rate 12%',
+  objectives: '99.9% availability',
+  time_window: '14:00-14:30 UTC',
+  deployed_version: 'v2.31.0',
+  environment: 'Node.js services on GKE',
+  assets: 'payment tokens',
+  customer_reports: 'Customers cannot pay since 14:05',
+};

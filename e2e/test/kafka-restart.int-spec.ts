@@ -9,21 +9,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { SERVICE_NAMES, Topics } from '@hishamos/contracts';
 import { FakeProviderServer } from '@hishamos/providers';
 import { waitFor } from '@hishamos/testing';
-import { Api, externalTaskRecord, Harness } from '../src';
-
-const INCIDENT = {
-  service: 'checkout-api',
-  platform: 'Kubernetes with Helm',
-  symptoms: '5xx rate at 12% since 14:02 UTC',
-  logs: 'ERROR pool exhausted at 14:02:11',
-  telemetry: 'p99 2.4 s, error rate 12%',
-  objectives: '99.9% availability',
-  time_window: '14:00-14:30 UTC',
-  deployed_version: 'v2.31.0',
-  environment: 'Node.js services on GKE',
-  assets: 'payment tokens',
-  customer_reports: 'Customers cannot pay since 14:05',
-};
+import { externalTaskRecord, Harness, INCIDENT_INPUTS } from '../src';
 
 describe('a Kafka broker restart mid-run', () => {
   let fake: FakeProviderServer;
@@ -58,16 +44,9 @@ describe('a Kafka broker restart mid-run', () => {
   });
 
   it('finishes the run, every consumer group has its member back, and readiness tells the truth meanwhile', async () => {
-    const admin = h.api();
-    const user = await admin.expect<{ id: string }>(201, 'POST', '/v1/users', {
-      email: `kim-${h.runId}@e2e.example.com`,
-      name: 'Kim',
-      roles: ['member'],
-    });
-    const { key } = await admin.expect<{ key: string }>(201, 'POST', '/v1/api-keys', { name: 'k', userId: user.id });
-    const api = new Api(h.url('agent-gateway'), key);
+    const { id: userId, api } = await h.createMember('Kim');
     const calls = fake.requests.length;
-    const task = externalTaskRecord({ requestedBy: user.id, workflow: 'incident-response', inputs: INCIDENT });
+    const task = externalTaskRecord({ requestedBy: userId, workflow: 'incident-response', inputs: INCIDENT_INPUTS });
     await producer.send({ topic: `${h.topicPrefix}.${Topics.TaskRequested}`, messages: [task.message] });
     const run = await waitFor(
       async () =>

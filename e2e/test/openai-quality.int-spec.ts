@@ -26,12 +26,7 @@ describe('quality scores for completions through the OpenAI-compatible endpoint'
   });
 
   it('scores a streamed agent completion', async () => {
-    const user = await h.api().expect<{ id: string }>(201, 'POST', '/v1/users', {
-      email: `quinn-${h.runId}@e2e.example.com`,
-      name: 'Quinn',
-      roles: ['member'],
-    });
-    const { key } = await h.api().expect<{ key: string }>(201, 'POST', '/v1/api-keys', { name: 'q', userId: user.id });
+    const { key } = await h.createMember('Quinn');
     const client = new OpenAI({ baseURL: `${h.url('agent-gateway')}/v1`, apiKey: key, maxRetries: 0 });
     // The gateway's agent roster is cached for 5 s and may predate the catalog seed of a first boot.
     await waitFor(async () => (await client.models.list()).data.some((m) => m.id === 'agent/customer-success'), {

@@ -11,21 +11,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Topics } from '@hishamos/contracts';
 import { FakeProviderServer } from '@hishamos/providers';
 import { waitFor } from '@hishamos/testing';
-import { Api, externalTaskRecord, Harness, TopicRecorder } from '../src';
-
-const INCIDENT = {
-  service: 'checkout-api',
-  platform: 'Kubernetes with Helm',
-  symptoms: '5xx rate at 12% since 14:02 UTC',
-  logs: 'ERROR pool exhausted at 14:02:11',
-  telemetry: 'p99 2.4 s, error rate 12%',
-  objectives: '99.9% availability',
-  time_window: '14:00-14:30 UTC',
-  deployed_version: 'v2.31.0',
-  environment: 'Node.js services on GKE',
-  assets: 'payment tokens',
-  customer_reports: 'Customers cannot pay since 14:05',
-};
+import { externalTaskRecord, Harness, INCIDENT_INPUTS, TopicRecorder } from '../src';
 
 describe('a Postgres outage mid-run', () => {
   let fake: FakeProviderServer;
@@ -59,16 +45,9 @@ describe('a Postgres outage mid-run', () => {
   });
 
   it('dead-letters nothing valid and loses no notification', async () => {
-    const admin = h.api();
-    const user = await admin.expect<{ id: string }>(201, 'POST', '/v1/users', {
-      email: `pat-${h.runId}@e2e.example.com`,
-      name: 'Pat',
-      roles: ['member'],
-    });
-    const { key } = await admin.expect<{ key: string }>(201, 'POST', '/v1/api-keys', { name: 'p', userId: user.id });
-    const api = new Api(h.url('agent-gateway'), key);
+    const { id: userId, api } = await h.createMember('Pat');
     const tasks = [0, 1, 2].map(() =>
-      externalTaskRecord({ requestedBy: user.id, workflow: 'incident-response', inputs: INCIDENT }),
+      externalTaskRecord({ requestedBy: userId, workflow: 'incident-response', inputs: INCIDENT_INPUTS }),
     );
     await producer.send({ topic: `${h.topicPrefix}.${Topics.TaskRequested}`, messages: tasks.map((t) => t.message) });
     await waitFor(() => recorder.events(Topics.ExecutionCompleted).length >= 3, {
