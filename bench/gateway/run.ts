@@ -343,7 +343,7 @@ async function main(): Promise<number> {
       // A daily hard limit far above what the run spends: the reservation path checks it on every call.
       const meteringClient = new InternalHttpClient({ baseUrl: metering.url, serviceToken, caller: 'agent-gateway' });
       await meteringClient
-        .request('POST', '/v1/budgets', {
+        .request('PUT', '/v1/budgets', {
           body: { scope: 'user', scopeId: user.id, period: 'day', hardUsd: '1000000' },
           onBehalfOf: { kind: 'user', subject: 'bench-admin', roles: ['admin'], via: 'api_key' },
         })
