@@ -28,6 +28,7 @@ import { ListSubscriptionsUseCase } from './usecases/list-subscriptions/list-sub
 import { ListUsageRecordsUseCase } from './usecases/list-usage-records/list-usage-records.usecase';
 import { QueryUsageUseCase } from './usecases/query-usage/query-usage.usecase';
 import { RefreshUtilizationUseCase } from './usecases/refresh-utilization/refresh-utilization.usecase';
+import { BudgetLeaseUseCase } from './usecases/budget-lease/budget-lease.usecase';
 import { ReleaseReservationUseCase } from './usecases/release-reservation/release-reservation.usecase';
 import { ReservationBatcher } from './usecases/reserve-budget/reservation-batcher';
 import { ReserveBudgetUseCase } from './usecases/reserve-budget/reserve-budget.usecase';
@@ -62,6 +63,7 @@ import { TopSpendersUseCase } from './usecases/top-spenders/top-spenders.usecase
     ReservationBatcher,
     ReserveBudgetUseCase,
     ReleaseReservationUseCase,
+    BudgetLeaseUseCase,
     ExpireReservationsUseCase,
     RefreshUtilizationUseCase,
     GetUserSpendUseCase,

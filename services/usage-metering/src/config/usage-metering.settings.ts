@@ -41,6 +41,18 @@ export class UsageMeteringSettings {
   RESERVATION_TTL_SECONDS = 600;
 
   /**
+   * A budget lease (a slice of a user's budget a gateway grants calls from locally) takes at most this
+   * fraction (1/N) of the smallest headroom among the hard budgets that apply, so leases of many
+   * users and gateways cannot take a shared (team or global) budget's whole remainder. When 1/N of
+   * the headroom is less than one call, no lease is granted and the gateway reserves per call.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  BUDGET_LEASE_HEADROOM_SHARE = 20;
+
+  /**
    * Whether a reservation's commit waits for the WAL flush. off (default): the counter rows are locked
    * for the statement only, not for a disk sync, which keeps round trips around a millisecond and
    * hot budgets (a global limit) from serialising on fsync. Grants stay atomic and exact under

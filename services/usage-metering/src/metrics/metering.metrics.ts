@@ -12,6 +12,7 @@ export class MeteringMetrics {
   readonly ingestionLag: Histogram;
   readonly reservations: Counter<'outcome'>;
   readonly reservationsClosed: Counter<'status'>;
+  readonly leases: Counter<'outcome'>;
   readonly reservationSeconds: Histogram<'outcome'>;
   readonly reservationBatchSize: Histogram;
   readonly budgetEvents: Counter<'kind'>;
@@ -61,6 +62,12 @@ export class MeteringMetrics {
       labelNames: ['status'],
       registers,
     });
+    this.leases = new Counter({
+      name: 'hishamos_budget_leases_total',
+      help: 'Budget leases asked for by gateways: granted, near_limit (the gateway reserves per call), unpriced',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.reservationSeconds = new Histogram({
       name: 'hishamos_budget_reservation_seconds',
       help: 'Time to answer a reservation inside the service',
@@ -88,5 +95,6 @@ export class MeteringMetrics {
     });
     for (const kind of ['soft_limit', 'hard_limit']) this.budgetEvents.inc({ kind }, 0);
     for (const outcome of ['granted', 'denied', 'unpriced']) this.reservations.inc({ outcome }, 0);
+    for (const outcome of ['granted', 'near_limit', 'unpriced']) this.leases.inc({ outcome }, 0);
   }
 }

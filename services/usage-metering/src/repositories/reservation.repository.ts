@@ -63,6 +63,8 @@ export interface ReservationRow {
   model: string;
   amount_usd: string;
   status: 'active' | 'settled' | 'released' | 'expired';
+  kind: 'call' | 'lease';
+  consumed_usd: string;
   created_at: string;
   expires_at: string;
   closed_at: string | null;
@@ -81,6 +83,17 @@ const RESERVE_SQL = `SELECT idx, outcome, reservation_id, amount_usd::text AS am
        reserved_usd::text AS reserved_usd
   FROM reserve_budgets($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[],
                        $9::bigint[], $10::timestamptz, $11, $12::date, $13::date, $14::date, $15)`;
+
+export interface LeaseResult {
+  outcome: 'existing' | 'granted' | 'denied' | 'missing_counters';
+  reservation_id: string | null;
+  amount_usd: string | null;
+  expires_at: string | null;
+  /** The smallest headroom among the hard budgets that apply (null: none applies, or an existing lease). */
+  headroom_usd: string | null;
+}
+
+const LEASE_OUTCOMES = new Set<string>(['existing', 'granted', 'denied', 'missing_counters']);
 
 const OUTCOMES = new Set<string>(['existing', 'granted', 'denied', 'unpriced', 'missing_counters']);
 
@@ -148,8 +161,11 @@ export class ReservationRepository {
   }
 
   /**
-   * Settles the active reservations these usage records carry (their reservation_id) at their actual
-   * cost, exactly once (a reservation released or expired meanwhile is left alone). Returns what to take off each counter they were held against.
+   * Settles what these usage records carry (their reservation_id), exactly once per record (the caller
+   * passes only records it inserted): a call's active reservation is closed at its actual cost; an
+   * active lease (many records) adds each record's cost to its consumed amount and holds that much less,
+   * never below nothing. A reservation released or expired meanwhile is left alone. Returns how many
+   * call reservations it closed and what to take off each counter they were held against.
    */
   async settle(
     tx: SqlExecutor,
@@ -159,25 +175,83 @@ export class ReservationRepository {
     if (settlements.length === 0) return { settled: 0, releases: [] };
     const rows = await tx.query<{ settled: string; releases: CounterRelease[] | null }>(
       `WITH s AS (
-         SELECT * FROM unnest($1::uuid[], $2::numeric[]) AS s (reservation_id, cost)
+         SELECT s.reservation_id, sum(s.cost) AS cost
+           FROM unnest($1::uuid[], $2::numeric[]) AS s (reservation_id, cost)
+          GROUP BY s.reservation_id
        ),
        settled AS (
          UPDATE reservations r SET status = 'settled', closed_at = $3::timestamptz, actual_cost_usd = s.cost
            FROM s
-          WHERE r.status = 'active' AND r.id = s.reservation_id
-         RETURNING r.id, r.amount_usd, r.counter_ids
+          WHERE r.status = 'active' AND r.kind = 'call' AND r.id = s.reservation_id
+         RETURNING r.amount_usd AS released, r.counter_ids
+       ),
+       leased AS (
+         UPDATE reservations r SET consumed_usd = r.consumed_usd + s.cost,
+                                   actual_cost_usd = coalesce(r.actual_cost_usd, 0) + s.cost
+           FROM s
+          WHERE r.status = 'active' AND r.kind = 'lease' AND r.id = s.reservation_id AND s.cost > 0
+         RETURNING least(s.cost, greatest(r.amount_usd - (r.consumed_usd - s.cost), 0)) AS released, r.counter_ids
        ),
        per_counter AS (
-         SELECT c.scope, c.scope_id, c.period, c.period_start::text AS period_start, sum(st.amount_usd)::text AS amount
-           FROM settled st
-           CROSS JOIN LATERAL unnest(st.counter_ids) AS u (cid)
+         SELECT c.scope, c.scope_id, c.period, c.period_start::text AS period_start, sum(x.released)::text AS amount
+           FROM (SELECT * FROM settled UNION ALL SELECT * FROM leased) x
+           CROSS JOIN LATERAL unnest(x.counter_ids) AS u (cid)
            JOIN spend_counters c ON c.id = u.cid
+          WHERE x.released > 0
           GROUP BY c.scope, c.scope_id, c.period, c.period_start
        )
        SELECT (SELECT count(*) FROM settled)::text AS settled, (SELECT json_agg(per_counter) FROM per_counter) AS releases`,
       [settlements.map((s) => s.reservationId), settlements.map((s) => s.cost), now.toISOString()],
     );
     return { settled: Number(rows[0]?.settled ?? 0), releases: rows[0]?.releases ?? [] };
+  }
+
+  /**
+   * Grants a budget lease (grant_lease, migration 0005): `want` USD, or less when the applicable hard
+   * limits leave little (at most 1/`share` of the smallest headroom); denied below `min`.
+   */
+  async grantLease(
+    db: SqlExecutor,
+    r: { requestId: string; userId: string; teamId: string; wantUsd: string; minUsd: string; share: number },
+    p: ReserveBatchParams,
+  ): Promise<LeaseResult> {
+    const rows = await db.query<Omit<LeaseResult, 'expires_at'> & { expires_at: Date | string | null }>(
+      `SELECT outcome, reservation_id, amount_usd::text AS amount_usd, expires_at, headroom_usd::text AS headroom_usd
+         FROM grant_lease($1, $2, $3, $4::numeric, $5::numeric, $6, $7::timestamptz, $8, $9::date, $10::date, $11::date, $12)`,
+      [
+        r.requestId,
+        r.userId,
+        r.teamId,
+        r.wantUsd,
+        r.minUsd,
+        r.share,
+        p.now.toISOString(),
+        p.ttlSeconds,
+        p.starts.day,
+        p.starts.week,
+        p.starts.month,
+        p.synchronousCommit,
+      ],
+    );
+    const row = rows[0];
+    if (!row || !LEASE_OUTCOMES.has(row.outcome)) throw new Error(`grant_lease: unexpected outcome ${row?.outcome}`);
+    const expires = row.expires_at instanceof Date ? row.expires_at.toISOString() : row.expires_at;
+    return { ...row, expires_at: expires ? new Date(expires).toISOString() : null };
+  }
+
+  /** Shrinks an active lease to what its calls used (close_lease, migration 0005); undefined: no such active lease. */
+  async closeLease(
+    db: SqlExecutor,
+    id: string,
+    usedUsd: string,
+    synchronousCommit: boolean,
+  ): Promise<{ amount_usd: string; consumed_usd: string; released_usd: string } | undefined> {
+    const rows = await db.query<{ amount_usd: string; consumed_usd: string; released_usd: string }>(
+      `SELECT amount_usd::text AS amount_usd, consumed_usd::text AS consumed_usd, released_usd::text AS released_usd
+         FROM close_lease($1::uuid, $2::numeric, $3)`,
+      [id, usedUsd, synchronousCommit],
+    );
+    return rows[0];
   }
 
   /** Closes active reservations (released or expired) and frees their amounts. Returns the ids closed. */
@@ -213,7 +287,7 @@ export class ReservationRepository {
   async get(db: SqlExecutor, id: string): Promise<ReservationRow | undefined> {
     const rows = await db.query<ReservationRow>(
       `SELECT id, request_id, user_id, team_id, provider, model, amount_usd::text AS amount_usd, status,
-              created_at, expires_at, closed_at, actual_cost_usd::text AS actual_cost_usd
+              kind, consumed_usd::text AS consumed_usd, created_at, expires_at, closed_at, actual_cost_usd::text AS actual_cost_usd
          FROM reservations WHERE id = $1::uuid`,
       [id],
     );
