@@ -258,6 +258,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     logger,
     env: {
       HISHAMOS_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
+      // These tests follow each call's reservation at the fake metering (leases: budget-leases.spec, e2e).
+      BUDGET_LEASES: 'false',
       OPENAI_API_KEY: UPSTREAM_KEY,
       OPENAI_BASE_URL: fake.openaiBaseUrl,
       CLAUDE_API_KEY: UPSTREAM_KEY,

@@ -22,9 +22,30 @@ export interface Reservation {
   metered: boolean;
 }
 
+export interface RecordedUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+}
+
+/**
+ * The id usage-metering knows a reservation by. A call granted from a budget lease is
+ * `<lease id>/<call>` in the gateway (its own hold) and settles at metering against the lease.
+ */
+export function meteringReservationId(reservationId: string | undefined): string {
+  if (!reservationId) return '';
+  const slash = reservationId.indexOf('/');
+  return slash < 0 ? reservationId : reservationId.slice(0, slash);
+}
+
 export interface BudgetPort {
   /** Holds the call's worst-case cost; throws ApiError 429 `budget_exceeded` naming the budget. */
   reserve(request: ReservationRequest): Promise<Reservation>;
   /** Gives back a reservation that will never get usage (the call failed before any tokens). */
   release(reservationId: string): Promise<void>;
+  /**
+   * The call's usage is being recorded (UsageRecorded carries the reservation to metering): a hold
+   * the gateway keeps itself (a budget lease's) moves from the worst case to the actual cost.
+   */
+  usageRecorded?(reservationId: string, usage: RecordedUsage): void;
 }

@@ -1,8 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ApiError, InternalHttpError, SERVICE_CONTEXT, settingsOf, type ServiceContext } from '@hishamos/platform';
 import type { AgentGatewaySettings } from '../config/agent-gateway.settings';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
-import type { BudgetPort, Reservation, ReservationRequest } from './budget.port';
+import { BudgetLeases, type CurrentPrice, type LeaseGrant } from './budget-leases';
+import type { BudgetPort, RecordedUsage, Reservation, ReservationRequest } from './budget.port';
 import { MeteringHttpClient } from './metering-http.client';
 
 interface ReservationResponse {
@@ -27,7 +28,9 @@ interface ErrorBody {
 }
 
 /**
- * Reserves budget at usage-metering (POST /internal/v1/reservations) before each provider call.
+ * Reserves budget before each provider call: from a budget lease this gateway holds for the user
+ * (BudgetLeases; BUDGET_LEASES, on by default: no round trip), otherwise at usage-metering
+ * (POST /internal/v1/reservations), where the first call of a user also takes the lease.
  *
  * When metering cannot answer (unreachable, timeout, 5xx, route missing) the rule is:
  * - the call goes ahead unmetered (no reservation; its usage is still recorded and settled later)
@@ -37,8 +40,9 @@ interface ErrorBody {
  *   `budget_unavailable` (fail closed), so a hard limit holds even while metering is down.
  */
 @Injectable()
-export class MeteringBudgetAdapter implements BudgetPort {
+export class MeteringBudgetAdapter implements BudgetPort, OnModuleDestroy {
   private readonly client: MeteringHttpClient;
+  private readonly leases?: BudgetLeases;
   private readonly settings: AgentGatewaySettings;
   private readonly views = new Map<string, LimitView>();
   private readonly refreshing = new Set<string>();
@@ -54,9 +58,49 @@ export class MeteringBudgetAdapter implements BudgetPort {
       ctx.name,
       this.settings.BUDGET_TIMEOUT_MS,
     );
+    if (this.settings.BUDGET_LEASES)
+      this.leases = new BudgetLeases(
+        {
+          grant: (body) => this.client.request<LeaseGrant>('POST', '/internal/v1/leases', body),
+          close: async (leaseId, usedUsd) => {
+            await this.client.request('POST', `/internal/v1/leases/${encodeURIComponent(leaseId)}/close`, { usedUsd });
+          },
+          price: (provider, model) =>
+            this.client.request<CurrentPrice>(
+              'GET',
+              `/internal/v1/prices/current?provider=${encodeURIComponent(provider)}&model=${encodeURIComponent(model)}`,
+            ),
+        },
+        {
+          calls: this.settings.BUDGET_LEASE_CALLS,
+          useSeconds: this.settings.BUDGET_LEASE_SECONDS,
+          retrySeconds: 5,
+          priceSeconds: 60,
+        },
+        ctx.logger,
+      );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.leases?.stop();
   }
 
   async reserve(request: ReservationRequest): Promise<Reservation> {
+    if (this.leases) {
+      let held = this.leases.tryHold(request);
+      if (!held) {
+        await this.leases.released(request);
+        if (this.leases.mayLease(request)) {
+          await this.leases.acquire(request);
+          held = this.leases.tryHold(request);
+        }
+      }
+      if (held) {
+        this.metrics.budgetDecisions.inc({ outcome: 'leased' });
+        this.refreshViewSoon(request.userId, request.teamId);
+        return held;
+      }
+    }
     let res: ReservationResponse;
     try {
       res = await this.client.request<ReservationResponse>('POST', '/internal/v1/reservations', request);
@@ -83,12 +127,17 @@ export class MeteringBudgetAdapter implements BudgetPort {
   }
 
   async release(reservationId: string): Promise<void> {
+    if (this.leases?.settle(reservationId)) return;
     try {
       await this.client.request('POST', `/internal/v1/reservations/${encodeURIComponent(reservationId)}/release`);
     } catch (error) {
       // It expires on its own; log and move on.
       this.ctx.logger.warn({ reservationId, err: (error as Error).message }, 'cannot release a budget reservation');
     }
+  }
+
+  usageRecorded(reservationId: string, usage: RecordedUsage): void {
+    this.leases?.settle(reservationId, usage);
   }
 
   private meteringUnavailable(request: ReservationRequest, error: unknown): Reservation {

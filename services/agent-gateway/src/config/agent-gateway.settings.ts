@@ -155,6 +155,31 @@ export class AgentGatewaySettings extends IdentitySettings {
   @Min(0)
   BUDGET_FAIL_OPEN_MAX_AGE_SECONDS = 600;
 
+  /**
+   * Budget leases (BUDGET_BACKEND=metering): the gateway takes a slice of each active user's budget
+   * from usage-metering (granted atomically against every hard limit that applies) and grants that
+   * user's calls from it itself, with no round trip per call; each call's usage still settles at
+   * metering. Near a limit metering refuses leases and calls are reserved one by one. false: every
+   * call is reserved at metering.
+   */
+  @Transform(toBoolean)
+  @IsBoolean()
+  BUDGET_LEASES: boolean = true;
+
+  /** How many calls like the one that asks for it a lease should cover (metering may grant less). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  BUDGET_LEASE_CALLS = 50;
+
+  /** How long calls are granted from one lease before a fresh one is taken and this one given back. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  BUDGET_LEASE_SECONDS = 30;
+
   /** Executions from events and `?async=true` run on this many workers per gateway replica. */
   @Type(() => Number)
   @IsInt()

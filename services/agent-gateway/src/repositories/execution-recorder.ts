@@ -1,8 +1,9 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { ExecutionStatus, Topics, type PayloadInit } from '@hishamos/contracts';
 import type { SqlExecutor } from '@hishamos/persistence';
 import { SERVICE_CONTEXT, type ServiceContext } from '@hishamos/platform';
+import { BUDGET, meteringReservationId, type BudgetPort } from '../budget/budget.port';
 import { Backoff, isConnectionError, sleep } from '../execution/database-retry';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
 import { currentTraceContext, withoutTraceContext, type TraceCarrier } from '../tracing/trace-context';
@@ -39,7 +40,7 @@ export function usageRecordedOf(r: ExecutionRecord, occurredAt = new Date()): Pa
     occurredAt: timestampFromDate(occurredAt),
     runId: r.runId ?? '',
     templateVersion: r.templateVersion !== undefined ? String(r.templateVersion) : '',
-    reservationId: r.reservationId ?? '',
+    reservationId: meteringReservationId(r.reservationId),
     streamed: r.streamed,
     currency: 'USD',
   };
@@ -110,6 +111,7 @@ export class ExecutionRecorder implements OnModuleDestroy {
     @Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext,
     private readonly repository: ExecutionRepository,
     private readonly metrics: GatewayMetrics,
+    @Optional() @Inject(BUDGET) private readonly budget?: BudgetPort,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -139,6 +141,14 @@ export class ExecutionRecorder implements OnModuleDestroy {
    */
   async recordIn(tx: SqlExecutor, items: FinishedExecution[]): Promise<Set<string>> {
     const active = currentTraceContext();
+    if (this.budget?.usageRecorded)
+      for (const { record: r } of items)
+        if (r.reservationId)
+          this.budget.usageRecorded(r.reservationId, {
+            inputTokens: r.inputTokens,
+            outputTokens: r.outputTokens,
+            cachedInputTokens: r.cachedInputTokens,
+          });
     const written = await this.repository.writeFinished(
       items.map((i) => i.record),
       tx,
