@@ -56,6 +56,7 @@ const USAGE = `usage: node -r @swc-node/register bench/gateway/run.ts [options]
   --modes LIST       json,stream (default both)
   --targets LIST     direct,hishamos,portkey (default all)
   --latency MS       the upstream's fixed latency (default 50)
+  --per-call-budget  BUDGET_LEASES=false: every call reserves its budget at usage-metering over HTTP
   --out NAME         results file bench/results/NAME.json (default gateway)`;
 
 const opts = parseArgs(
@@ -67,6 +68,7 @@ const opts = parseArgs(
     modes: 'json,stream',
     targets: 'direct,hishamos,portkey',
     latency: 50,
+    'per-call-budget': false,
     out: 'gateway',
   },
   USAGE,
@@ -326,6 +328,7 @@ async function main(): Promise<number> {
         HISHAMOS_BOOTSTRAP_API_KEY: ADMIN_KEY,
         OPENAI_API_KEY: UPSTREAM_KEY,
         OPENAI_BASE_URL: `${upstream.msg.url}/v1`,
+        BUDGET_LEASES: opts['per-call-budget'] ? 'false' : 'true',
       });
       procs.push(hishamos);
       const api = async (path: string, body: unknown) => {
