@@ -16,10 +16,10 @@
 ALTER TABLE reservations ADD COLUMN kind TEXT NOT NULL DEFAULT 'call' CHECK (kind IN ('call', 'lease'));
 ALTER TABLE reservations ADD COLUMN consumed_usd NUMERIC(24, 12) NOT NULL DEFAULT 0;
 
--- Grants a lease of p_want, or of less when the headroom is small: at most 1/p_share of the smallest
--- headroom (hard limit - spent - reserved) among the hard budgets that apply, so one user's lease
--- never takes a team's or the platform's whole remaining budget. Less than p_min: 'denied' (the
--- gateway reserves per call instead, which is exact near a limit). No hard budget applies: the lease
+-- Grants a lease of p_want, or of less when the headroom is small: at most 1/p_user_share of the user's
+-- own budgets' headroom (hard limit - spent - reserved; a few gateway replicas may each hold one) and
+-- 1/p_share of a team's or the platform's (shared by many users), the smallest of these. Less than
+-- p_min: 'denied' (the gateway reserves per call instead, which is exact near a limit). No hard budget applies: the lease
 -- is granted in full and held against nothing. Outcomes: existing (p_request_id was granted before),
 -- granted, denied, missing_counters (the caller creates this period's counter rows and asks again).
 CREATE FUNCTION grant_lease(
@@ -29,6 +29,7 @@ CREATE FUNCTION grant_lease(
   p_want NUMERIC,
   p_min NUMERIC,
   p_share INTEGER,
+  p_user_share INTEGER,
   p_now TIMESTAMPTZ,
   p_ttl_seconds INTEGER,
   p_day DATE,
@@ -85,11 +86,14 @@ BEGIN
     -- Lock them in the canonical order (as every writer of spend_counters does) and read the headroom.
     PERFORM 1 FROM spend_counters c WHERE c.id = ANY (v_cids)
       ORDER BY c.scope, c.scope_id, c.period, c.period_start FOR UPDATE;
-    SELECT min(b.hard_usd - c.spent_usd - c.reserved_usd) INTO v_headroom
+    SELECT min(b.hard_usd - c.spent_usd - c.reserved_usd),
+           min(greatest(b.hard_usd - c.spent_usd - c.reserved_usd, 0)
+               / greatest(CASE b.scope WHEN 'user' THEN p_user_share ELSE p_share END, 1))
+      INTO v_headroom, v_amount
       FROM spend_counters c
       JOIN budgets b ON b.scope = c.scope AND b.scope_id = c.scope_id AND b.period = c.period
      WHERE c.id = ANY (v_cids) AND b.hard_usd IS NOT NULL;
-    v_amount := round(least(p_want, greatest(v_headroom, 0) / greatest(p_share, 1)), 12);
+    v_amount := round(least(p_want, v_amount), 12);
     IF v_amount < p_min OR v_amount <= 0 THEN
       RETURN QUERY SELECT 'denied'::TEXT, NULL::UUID, NULL::NUMERIC, NULL::TIMESTAMPTZ, v_headroom;
       RETURN;

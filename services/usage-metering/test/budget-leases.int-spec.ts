@@ -64,7 +64,11 @@ describe('budget leases on Postgres and Kafka', () => {
   beforeAll(async () => {
     pg = await requirePostgresDatabase('meter_lease');
     env = { adminUrl: pg.url, brokers: await requireKafka(), prefix: newPrefix() };
-    const settings = { RESERVATION_TTL_SECONDS: '60', BUDGET_LEASE_HEADROOM_SHARE: '20' };
+    const settings = {
+      RESERVATION_TTL_SECONDS: '60',
+      BUDGET_LEASE_HEADROOM_SHARE: '20',
+      BUDGET_LEASE_USER_HEADROOM_SHARE: '4',
+    };
     svc = await startMetering(env, { clock, sweeper: false, settings });
     replica = await startMetering(env, { clock, sweeper: false, settings });
     bus = await gatewayBus(env);
@@ -79,17 +83,17 @@ describe('budget leases on Postgres and Kafka', () => {
   it('holds a slice of the headroom, shrinks as usage settles against it, closes to what was used and expires', async () => {
     const user = 'u-lease';
     await setBudget('user', user, '1.00');
-    const a = await lease(user, 10);
-    // 10 calls would be $0.125; 1/20 of the $1.00 headroom is $0.05.
+    const a = await lease(user, 100);
+    // 100 calls would be $1.25; 1/4 of the user's $1.00 headroom is $0.25.
     expect(a).toMatchObject({
       granted: true,
-      amountUsd: '0.05',
+      amountUsd: '0.25',
       limited: true,
       price: { provider: 'openai', model: 'gpt-4o', priced: true, inputPerMtokUsd: '2.5', outputPerMtokUsd: '10' },
     });
     if (!a.granted) throw new Error('not granted');
     expect(new Date(a.expiresAt).getTime()).toBe(clock.now().getTime() + 60_000);
-    expect(await counter('user', user)).toEqual({ spent: '0.000000000000', reserved: '0.050000000000' });
+    expect(await counter('user', user)).toEqual({ spent: '0.000000000000', reserved: '0.250000000000' });
 
     // Three calls granted from the lease report their usage ($0.0075 each): the hold shrinks by their cost.
     for (let i = 0; i < 3; i++)
@@ -102,11 +106,11 @@ describe('budget leases on Postgres and Kafka', () => {
       what: 'usage settled against the lease',
       timeoutMs: 60000,
     });
-    expect((await counter('user', user)).reserved).toBe('0.027500000000');
+    expect((await counter('user', user)).reserved).toBe('0.227500000000');
 
     // The gateway gives it back: 3 calls done and one still running ($0.0075 when it ends).
     const closed = await gw().request('POST', `/internal/v1/leases/${a.leaseId}/close`, { body: { usedUsd: '0.03' } });
-    expect(closed).toEqual({ leaseId: a.leaseId, amountUsd: '0.03', releasedUsd: '0.02' });
+    expect(closed).toEqual({ leaseId: a.leaseId, amountUsd: '0.03', releasedUsd: '0.22' });
     expect((await counter('user', user)).reserved).toBe('0.007500000000');
     await bus.publish(
       Topics.UsageRecorded,
@@ -170,7 +174,7 @@ describe('budget leases on Postgres and Kafka', () => {
     expect(free).toMatchObject({ granted: true, amountUsd: '1.25', limited: false });
     expect(toPico((await counter('user', 'u-free')).reserved)).toBe(0n);
 
-    // $0.99 of $1.00 spent: 1/20 of the $0.01 left is less than one call.
+    // $0.99 of $1.00 spent: 1/4 of the $0.01 left is less than one call.
     await setBudget('user', 'u-near', '1.00');
     await spend('u-near', 396_000n);
     await waitFor(async () => (await counter('user', 'u-near')).spent === '0.990000000000', {

@@ -41,16 +41,26 @@ export class UsageMeteringSettings {
   RESERVATION_TTL_SECONDS = 600;
 
   /**
-   * A budget lease (a slice of a user's budget a gateway grants calls from locally) takes at most this
-   * fraction (1/N) of the smallest headroom among the hard budgets that apply, so leases of many
-   * users and gateways cannot take a shared (team or global) budget's whole remainder. When 1/N of
-   * the headroom is less than one call, no lease is granted and the gateway reserves per call.
+   * A budget lease (a slice of a user's budget a gateway grants calls from locally) takes at most 1/N
+   * of the headroom of a team's or the platform's hard budget, so the leases of many users and gateway
+   * replicas cannot take a shared budget's whole remainder. When the share is less than one call, no
+   * lease is granted and the gateway reserves per call (exact near a limit).
    */
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   BUDGET_LEASE_HEADROOM_SHARE = 20;
+
+  /**
+   * The same for the user's own hard budgets: at most 1/N of their headroom (each gateway replica the
+   * user's calls reach may hold a lease).
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  BUDGET_LEASE_USER_HEADROOM_SHARE = 4;
 
   /**
    * Whether a reservation's commit waits for the WAL flush. off (default): the counter rows are locked

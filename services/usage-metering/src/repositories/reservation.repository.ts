@@ -208,16 +208,25 @@ export class ReservationRepository {
 
   /**
    * Grants a budget lease (grant_lease, migration 0005): `want` USD, or less when the applicable hard
-   * limits leave little (at most 1/`share` of the smallest headroom); denied below `min`.
+   * limits leave little (at most a share of each one's headroom); denied below `min`.
    */
   async grantLease(
     db: SqlExecutor,
-    r: { requestId: string; userId: string; teamId: string; wantUsd: string; minUsd: string; share: number },
+    r: {
+      requestId: string;
+      userId: string;
+      teamId: string;
+      wantUsd: string;
+      minUsd: string;
+      /** 1/share of a team's or the platform's headroom at most; 1/userShare of the user's own. */
+      share: number;
+      userShare: number;
+    },
     p: ReserveBatchParams,
   ): Promise<LeaseResult> {
     const rows = await db.query<Omit<LeaseResult, 'expires_at'> & { expires_at: Date | string | null }>(
       `SELECT outcome, reservation_id, amount_usd::text AS amount_usd, expires_at, headroom_usd::text AS headroom_usd
-         FROM grant_lease($1, $2, $3, $4::numeric, $5::numeric, $6, $7::timestamptz, $8, $9::date, $10::date, $11::date, $12)`,
+         FROM grant_lease($1, $2, $3, $4::numeric, $5::numeric, $6, $7, $8::timestamptz, $9, $10::date, $11::date, $12::date, $13)`,
       [
         r.requestId,
         r.userId,
@@ -225,6 +234,7 @@ export class ReservationRepository {
         r.wantUsd,
         r.minUsd,
         r.share,
+        r.userShare,
         p.now.toISOString(),
         p.ttlSeconds,
         p.starts.day,

@@ -101,7 +101,8 @@ const priceOf = (provider: string, model: string, row: PriceRow | undefined): Cu
  * Budget leases (migration 0005): a slice of a user's budget held for one gateway, which grants its
  * calls from it locally and gives it back when done. The grant is decided like a call's reservation
  * (atomically, against every applicable hard limit), sized `calls` times the call's worst-case cost
- * but at most 1/BUDGET_LEASE_HEADROOM_SHARE of the smallest headroom, and refused (granted: false,
+ * but at most 1/BUDGET_LEASE_USER_HEADROOM_SHARE of the user's own budgets' headroom and
+ * 1/BUDGET_LEASE_HEADROOM_SHARE of a team's or the platform's, and refused (granted: false,
  * near_limit) when that is less than one call: near a limit the gateway reserves per call, which is
  * exact. Usage records carrying the lease's id settle against it; closing it shrinks it to what its
  * calls used.
@@ -146,6 +147,7 @@ export class BudgetLeaseUseCase {
       wantUsd: fromPico(want > 0n ? want : 1n, 0),
       minUsd: fromPico(perCall, 0),
       share: s.BUDGET_LEASE_HEADROOM_SHARE,
+      userShare: s.BUDGET_LEASE_USER_HEADROOM_SHARE,
     };
     for (let attempt = 0; ; attempt++) {
       const now = this.clock.now();
