@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNodeFetch } from './node-fetch';
+import { BufferedResponse, createNodeFetch } from './node-fetch';
 
 describe('createNodeFetch', () => {
   let server: Server;
@@ -64,5 +64,79 @@ describe('createNodeFetch', () => {
       name: 'TypeError',
       message: 'fetch failed',
     });
+  });
+
+  it('answers a whole JSON body as a Response that reads like a standard one', async () => {
+    const res = await nodeFetch(`${url}/json`, { method: 'POST', body: 'x' });
+    expect(res).toBeInstanceOf(Response);
+    expect(res.ok).toBe(true);
+    expect(res.bodyUsed).toBe(false);
+    expect(await res.text()).toBe('{"method":"POST","body":"x"}');
+    expect(res.bodyUsed).toBe(true);
+    await expect(res.text()).rejects.toThrow('Body is unusable');
+    await expect(res.json()).rejects.toThrow('Body is unusable');
+    await expect(res.arrayBuffer()).rejects.toThrow('Body is unusable');
+  });
+});
+
+describe('BufferedResponse', () => {
+  const make = (text: string | Buffer, status = 200) =>
+    new BufferedResponse(Buffer.isBuffer(text) ? text : Buffer.from(text), {
+      status,
+      statusText: 'OK',
+      headers: { 'content-type': 'application/json' },
+    });
+  const standard = (text: string | Buffer, status = 200) =>
+    new Response(text, { status, statusText: 'OK', headers: { 'content-type': 'application/json' } });
+
+  it('reads as a standard Response does: text, json, bytes, a dropped BOM, a bad JSON', async () => {
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":"é"}')]);
+    for (const body of ['{"a":1}', bom, Buffer.from([0x7b, 0xff, 0x7d])]) {
+      expect(await make(body).text()).toBe(await standard(body).text());
+      expect(new Uint8Array(await make(body).arrayBuffer())).toEqual(
+        new Uint8Array(await standard(body).arrayBuffer()),
+      );
+      expect(await make(body).bytes()).toEqual(await standard(body).bytes());
+    }
+    expect(await make(bom).json()).toEqual({ a: 'é' });
+    await expect(make('{nope').json()).rejects.toThrow(SyntaxError);
+    const res = make('{}', 404);
+    expect([res.status, res.ok, res.statusText, res.headers.get('content-type')]).toEqual([
+      404,
+      false,
+      'OK',
+      'application/json',
+    ]);
+  });
+
+  it('hands out copies: changing what arrayBuffer returned changes nothing else', async () => {
+    const bytes = Buffer.from('abc');
+    const res = make(bytes);
+    const a = new Uint8Array(await res.arrayBuffer());
+    a[0] = 0x7a;
+    expect(bytes.toString()).toBe('abc');
+  });
+
+  it('gives a standard body stream, clone and blob on demand, with one read in all', async () => {
+    const res = make('{"a":1}');
+    const reader = res.body!.getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toBe('{"a":1}');
+    reader.releaseLock();
+    expect(res.bodyUsed).toBe(true);
+    await expect(res.text()).rejects.toThrow('Body is unusable');
+
+    const original = make('{"b":2}');
+    const copy = original.clone();
+    expect(await copy.json()).toEqual({ b: 2 });
+    expect(await original.json()).toEqual({ b: 2 });
+    await expect(original.json()).rejects.toThrow('Body is unusable');
+    expect(await (await make('xyz').blob()).text()).toBe('xyz');
+
+    const read = make('{}');
+    await read.text();
+    expect(read.body).not.toBeNull();
+    expect(read.bodyUsed).toBe(true);
+    await expect(read.blob()).rejects.toThrow('Body is unusable');
   });
 });

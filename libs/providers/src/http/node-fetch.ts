@@ -37,11 +37,103 @@ function responseHeaders(res: IncomingMessage): Headers {
   return h;
 }
 
+const unusable = () => new TypeError('Body is unusable: Body has already been read');
+
+/**
+ * A Response whose whole body is already in memory. `text()`, `json()`, `arrayBuffer()` and `bytes()`
+ * read the bytes directly: no web stream is built and drained for an answer that is already here (that
+ * is most of what a standard Response costs). Anything else (`body`, `clone()`, `blob()`,
+ * `formData()`) is served by a standard Response over the same bytes, made on first use; from then
+ * on every read goes through it, so the usual one-read rule holds either way.
+ */
+type BodyMembers = 'body' | 'bodyUsed' | 'text' | 'json' | 'arrayBuffer' | 'bytes' | 'blob' | 'formData' | 'clone';
+/** Response as a base class whose body members this subclass replaces (TypeScript types them as properties). */
+const ResponseBase = Response as unknown as new (body: null, init: ResponseInit) => Omit<Response, BodyMembers>;
+
+export class BufferedResponse extends ResponseBase implements Response {
+  #bytes: Buffer;
+  #used = false;
+  #standard?: Response;
+
+  constructor(bytes: Buffer, init: ResponseInit) {
+    super(null, init);
+    this.#bytes = bytes;
+  }
+
+  #full(): Response {
+    if (!this.#standard) {
+      const init = { status: this.status, statusText: this.statusText, headers: this.headers };
+      this.#standard = new Response(this.#bytes, init);
+      // Already read the fast way: the standard body is a read one too.
+      if (this.#used) void this.#standard.arrayBuffer().catch(() => undefined);
+    }
+    return this.#standard;
+  }
+
+  #take(): Buffer {
+    if (this.#used) throw unusable();
+    this.#used = true;
+    return this.#bytes;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#full().body;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#standard ? this.#standard.bodyUsed : this.#used;
+  }
+
+  text(): Promise<string> {
+    if (this.#standard) return this.#standard.text();
+    try {
+      const b = this.#take();
+      // UTF-8 decode as fetch does: a leading byte order mark is dropped.
+      const bom = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+      return Promise.resolve(b.toString('utf8', bom ? 3 : 0));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  json(): Promise<unknown> {
+    if (this.#standard) return this.#standard.json();
+    return this.text().then((t) => JSON.parse(t) as unknown);
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#standard) return this.#standard.arrayBuffer();
+    try {
+      const b = this.#take();
+      return Promise.resolve(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  bytes(): ReturnType<Response['bytes']> {
+    if (this.#standard) return this.#standard.bytes();
+    return this.arrayBuffer().then((a) => new Uint8Array(a));
+  }
+
+  blob(): Promise<Blob> {
+    return this.#full().blob();
+  }
+
+  formData(): Promise<FormData> {
+    return this.#full().formData();
+  }
+
+  clone(): Response {
+    return this.#full().clone();
+  }
+}
+
 /**
  * A `fetch` for the provider SDKs built on node:http(s) with keep-alive agents: the same Request in and
  * Response out, at a fraction of the CPU of the built-in fetch (a model call through the gateway makes
  * two or three HTTP calls, so this is most of its overhead). JSON answers are read whole before the
- * Response is built; streams (text/event-stream) are handed over as they arrive. Request bodies the
+ * Response (a BufferedResponse) is built; streams (text/event-stream) are handed over as they arrive. Request bodies the
  * SDKs send are strings or bytes; anything else (form data, streams) goes to the built-in fetch.
  */
 export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
@@ -93,7 +185,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
           res.on('end', () => {
             settled = true;
             const empty = status === 204 || status === 304 || init.status === 205;
-            resolve(new Response(empty ? null : Buffer.concat(chunks), init));
+            resolve(empty ? new Response(null, init) : new BufferedResponse(Buffer.concat(chunks), init));
           });
           res.on('error', (e) => {
             if (!settled) reject(signal?.aborted ? abortError() : new TypeError('fetch failed', { cause: e }));

@@ -87,19 +87,19 @@ describe('BudgetLeases', () => {
     const held = [1, 2, 3, 4].map(() => leases.tryHold(call()));
     for (const h of held) expect(h).toMatchObject({ amountUsd: '0.0125', metered: true });
     expect(new Set(held.map((h) => h!.reservationId)).size).toBe(4);
-    expect(held[0]!.reservationId).toMatch(/^lease-1\//);
+    expect(held[0]!.reservationId!).toMatch(/^lease-1\//);
     // $0.05 committed: a fifth call does not fit; the lease is retired and given back with what its
     // calls hold (all four still running, at their worst case).
     expect(leases.tryHold(call())).toBeUndefined();
     await leases.released(call());
     expect(metering.closes).toEqual([{ leaseId: 'lease-1', usedUsd: '0.05' }]);
     // The calls end: 1,000 in / 500 out costs $0.0075; one failed before any tokens; one had cached input.
-    leases.settle(held[0]!.reservationId, { inputTokens: 1000, outputTokens: 500, cachedInputTokens: 0 });
-    leases.settle(held[1]!.reservationId);
-    leases.settle(held[2]!.reservationId, { inputTokens: 1000, outputTokens: 500, cachedInputTokens: 1000 });
+    leases.settle(held[0]!.reservationId!, { inputTokens: 1000, outputTokens: 500, cachedInputTokens: 0 });
+    leases.settle(held[1]!.reservationId!);
+    leases.settle(held[2]!.reservationId!, { inputTokens: 1000, outputTokens: 500, cachedInputTokens: 1000 });
     expect(metering.closes).toHaveLength(1);
-    expect(leases.settle(held[2]!.reservationId)).toBe(false); // once
-    leases.settle(held[3]!.reservationId, { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 });
+    expect(leases.settle(held[2]!.reservationId!)).toBe(false); // once
+    leases.settle(held[3]!.reservationId!, { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 });
     // The last call ended: reported again with the actual costs ($0.0075 + $0.00625).
     await flush();
     expect(metering.closes[1]).toEqual({ leaseId: 'lease-1', usedUsd: '0.01375' });

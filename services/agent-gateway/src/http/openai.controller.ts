@@ -4,13 +4,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentIdentity, toApiError, type Identity } from '@hishamos/platform';
 import type { ChatStreamEvent } from '@hishamos/providers';
 import { GatewayMetrics } from '../metrics/gateway.metrics';
-import { RequestTraceInterceptor } from './request-trace.interceptor';
+import { RequestTraceInterceptor, traceRequest } from './request-trace.interceptor';
 import type { Caller } from '../usecases/caller';
 import {
-  CreateChatCompletionCommand,
   CreateChatCompletionUseCase,
+  type CreateChatCompletionCommand,
   type PreparedChat,
 } from '../usecases/create-chat-completion/create-chat-completion.usecase';
+import {
+  acceptsChatCompletionBody,
+  parseChatCompletionBody,
+} from '../usecases/create-chat-completion/chat-completion-body';
 import {
   CreateEmbeddingsCommand,
   CreateEmbeddingsUseCase,
@@ -44,7 +48,6 @@ function hishamosHeaders(id: string, provider: string, model: string, offline: b
  * answer as OpenAI does (SSE for `stream: true`, errors with `type` and `param`).
  */
 @Controller('v1')
-@UseInterceptors(RequestTraceInterceptor)
 export class OpenAiController {
   constructor(
     private readonly chat: CreateChatCompletionUseCase,
@@ -54,12 +57,14 @@ export class OpenAiController {
   ) {}
 
   @Get('models')
+  @UseInterceptors(RequestTraceInterceptor)
   async models(@CurrentIdentity() identity: Identity) {
     return { object: 'list', data: await this.listModels.execute(caller(identity)) };
   }
 
   @Post('embeddings')
   @HttpCode(200)
+  @UseInterceptors(RequestTraceInterceptor)
   async embed(
     @Body() body: CreateEmbeddingsCommand,
     @CurrentIdentity() identity: Identity,
@@ -79,14 +84,31 @@ export class OpenAiController {
     };
   }
 
+  /**
+   * The hot path: no Nest interceptor (the server span is started here, as RequestTraceInterceptor
+   * would) and the body is typed `unknown` so the global ValidationPipe passes it through;
+   * parseChatCompletionBody checks it (a fast path, else the same pipe, so the same 400s).
+   */
   @Post('chat/completions')
-  async completions(
-    @Body() body: CreateChatCompletionCommand,
+  completions(
+    @Body() raw: unknown,
     @CurrentIdentity() identity: Identity,
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const started = requestStarted(req.raw);
+    return traceRequest(req, async () => {
+      const body = acceptsChatCompletionBody(raw) ? raw : await parseChatCompletionBody(raw);
+      return this.complete(body, identity, started, reply);
+    });
+  }
+
+  private async complete(
+    body: CreateChatCompletionCommand,
+    identity: Identity,
+    started: number,
+    reply: FastifyReply,
+  ): Promise<void> {
     const endpoint = body.stream ? 'chat_stream' : 'chat';
     let prepared: PreparedChat;
     try {
@@ -153,6 +175,22 @@ export class OpenAiController {
       system_fingerprint: null,
     };
     const frame = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+    // The events of one upstream read arrive in one tick: their frames leave in one socket write.
+    let pending = '';
+    const flush = () => {
+      const chunk = pending;
+      pending = '';
+      if (chunk && !raw.destroyed && !raw.writableEnded) raw.write(chunk);
+    };
+    const send = (chunk: string) => {
+      if (!pending) process.nextTick(flush);
+      pending += chunk;
+    };
+    const end = (last = '') => {
+      const chunk = pending + last;
+      pending = '';
+      raw.end(chunk || undefined);
+    };
     let first: IteratorResult<ChatStreamEvent>;
     try {
       first = await events.next();
@@ -173,7 +211,7 @@ export class OpenAiController {
         ? { 'x-hishamos-provider': head.provider, 'x-hishamos-offline': String(head.offline) }
         : {}),
     });
-    raw.write(
+    send(
       frame({
         ...base,
         choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }],
@@ -188,7 +226,7 @@ export class OpenAiController {
       answered = true;
       finished = true;
       answeredAt = performance.now();
-      raw.end('data: [DONE]\n\n');
+      end('data: [DONE]\n\n');
     };
     try {
       let next: IteratorResult<ChatStreamEvent> = first;
@@ -196,17 +234,17 @@ export class OpenAiController {
         const event = next.value;
         if (raw.destroyed && !answered) break;
         if (event.type === 'delta') {
-          raw.write(
+          send(
             frame({
               ...base,
               choices: [{ index: 0, delta: { content: event.text }, finish_reason: null, logprobs: null }],
             }),
           );
         } else {
-          raw.write(
+          send(
             frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: event.finishReason, logprobs: null }] }),
           );
-          if (prepared.includeUsage) raw.write(frame({ ...base, choices: [], usage: usageBody(event.usage) }));
+          if (prepared.includeUsage) send(frame({ ...base, choices: [], usage: usageBody(event.usage) }));
           if (!this.chat.recordsBeforeResponse) answer();
         }
         next = await events.next();
@@ -218,11 +256,11 @@ export class OpenAiController {
     } catch (error) {
       outcome = abort.signal.aborted ? 'client_disconnected' : 'error';
       const e = toApiError(error);
-      if (!raw.destroyed && !answered) raw.write(frame({ error: e.body().error }));
+      if (!raw.destroyed && !answered) send(frame({ error: e.body().error }));
     } finally {
       finished = true;
       raw.off('close', onClose);
-      if (!raw.destroyed && !raw.writableEnded) raw.end();
+      if (!raw.destroyed && !raw.writableEnded) end();
       this.metrics.requests.inc({ endpoint: 'chat_stream', outcome });
       if (outcome === 'ok')
         this.metrics.overhead.observe(

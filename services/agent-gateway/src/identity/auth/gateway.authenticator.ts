@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import {
   ApiError,
+  safeEqual,
   SERVICE_CONTEXT,
   type Authenticator,
   type AuthRequest,
@@ -8,7 +9,7 @@ import {
   type ServiceContext,
 } from '@hishamos/platform';
 import type { IdentitySettings } from '../../config/identity.settings';
-import { ApiKeyRepository } from '../api-keys/api-key.repository';
+import { ApiKeyRepository, type ApiKeySecretRow } from '../api-keys/api-key.repository';
 import { isApiKeyShaped, parseApiKey } from '../crypto/api-key-codec';
 import { IdentityKeyring } from '../crypto/identity-keyring';
 import { JwksClient } from '../crypto/jwks-client';
@@ -42,6 +43,12 @@ function header(headers: AuthRequest['headers'], name: string): string | undefin
 export class GatewayAuthenticator implements Authenticator, OnModuleInit, OnModuleDestroy {
   private readonly jwks?: JwksClient;
   private readonly lastUsed = new Map<string, number>();
+  /**
+   * The key each cached row was last verified with. IdentityCache hands out the same row object until
+   * it reloads or invalidates it (a revocation, a deletion, the TTL), so a repeat request with that key
+   * costs a constant-time comparison instead of the keyed hash; a new row starts unverified.
+   */
+  private readonly verified = new WeakMap<ApiKeySecretRow, Buffer>();
   private flushTimer?: NodeJS.Timeout;
 
   constructor(
@@ -93,8 +100,7 @@ export class GatewayAuthenticator implements Authenticator, OnModuleInit, OnModu
         'malformed API key: expected hos_<8 lowercase letters or digits>_<32-64 letters or digits>',
       );
     const row = await this.cache.key(parsed.prefix);
-    if (!row || !this.keyring.apiKeyHasher.matches(parsed.key, row.keyHash))
-      throw unauthorized('invalid_api_key', 'invalid API key');
+    if (!row || !this.keyMatches(parsed.key, row)) throw unauthorized('invalid_api_key', 'invalid API key');
     if (row.revoked) throw unauthorized('api_key_revoked', 'API key revoked');
     const now = Date.now();
     if (row.expiresAt !== null && row.expiresAt <= now) throw unauthorized('api_key_expired', 'API key expired');
@@ -109,6 +115,15 @@ export class GatewayAuthenticator implements Authenticator, OnModuleInit, OnModu
       );
     this.lastUsed.set(row.id, now);
     return this.identity(user, 'api_key', { scopes: row.scopes, keyId: row.id });
+  }
+
+  private keyMatches(key: string, row: ApiKeySecretRow): boolean {
+    const presented = Buffer.from(key);
+    const known = this.verified.get(row);
+    if (known !== undefined && safeEqual(known, presented)) return true;
+    if (!this.keyring.apiKeyHasher.matches(key, row.keyHash)) return false;
+    this.verified.set(row, presented);
+    return true;
   }
 
   private async jwt(token: string): Promise<Identity> {
