@@ -1,4 +1,5 @@
-import { Module, Optional, type MiddlewareConsumer, type NestModule, type OnModuleInit } from '@nestjs/common';
+import { Module, Optional, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { SERVICE_CONTEXT, settingsOf, type ServiceContext } from '@hishamos/platform';
 import { BUDGET } from '../budget/budget.port';
 import { MeteringBudgetAdapter } from '../budget/metering-budget.adapter';
@@ -9,7 +10,7 @@ import { ExecutionRequestedConsumer } from '../consumers/execution-requested.con
 import { SecretRotatedConsumer } from '../consumers/secret-rotated.consumer';
 import { CommandsController } from '../http/commands.controller';
 import { OpenAiController } from '../http/openai.controller';
-import { RequestTimingMiddleware } from '../http/request-timing.middleware';
+import { stampRequestArrival } from '../http/request-arrival';
 import { EmbedderRegistry } from '../knowledge/embedding/embedder.registry';
 import { KnowledgeModule } from '../knowledge/knowledge.module';
 import { DEFAULT_EMBEDDING_MODELS, ProviderEmbedder } from '../providers/provider-embedder';
@@ -72,21 +73,20 @@ import { AgentDirectory } from './agent-directory';
     BUDGET,
   ],
 })
-export class ExecutionModule implements NestModule, OnModuleInit {
+export class ExecutionModule implements OnModuleInit {
   constructor(
     private readonly metrics: GatewayMetrics,
     private readonly agents: AgentDirectory,
     private readonly router: ProviderRouter,
     @Optional() private readonly embedders?: EmbedderRegistry,
+    @Optional() private readonly http?: HttpAdapterHost,
   ) {}
 
-  configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(RequestTimingMiddleware)
-      .forRoutes('v1/chat/completions', 'v1/embeddings', 'v1/agents/:slug/commands/:command');
-  }
-
   onModuleInit(): void {
+    // Arrival time for hishamos_gateway_overhead_seconds, before routing and authentication (a Nest
+    // middleware would run every request through @fastify/middie).
+    const server = this.http?.httpAdapter?.getHttpServer() as import('node:http').Server | undefined;
+    server?.prependListener('request', stampRequestArrival);
     // The knowledge base can embed with any configured provider that offers embeddings (KNOWLEDGE_EMBEDDER=<provider id>).
     this.router.onLoaded(() => {
       for (const id of this.router.ids()) {

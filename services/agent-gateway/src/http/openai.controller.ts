@@ -20,7 +20,7 @@ import {
   CreateEmbeddingsUseCase,
 } from '../usecases/create-embeddings/create-embeddings.usecase';
 import { ListModelsUseCase } from '../usecases/list-models/list-models.usecase';
-import { requestStarted } from './request-timing.middleware';
+import { requestStarted } from './request-arrival';
 
 const caller = (identity: Identity): Caller => ({ identity, via: identity.via });
 
