@@ -1,4 +1,11 @@
-import { encodeEvent, type PayloadInit, type Topic } from '@hishamos/contracts';
+import {
+  CE_SPECVERSION,
+  CONTENT_TYPE_PROTOBUF,
+  encodeEvent,
+  eventType,
+  type PayloadInit,
+  type Topic,
+} from '@hishamos/contracts';
 import type { Database, SqlExecutor } from '@hishamos/persistence';
 import type { Transport, WireMessage } from './transport';
 import { injectTrace } from './tracing';
@@ -26,6 +33,16 @@ export function buildMessage<T extends Topic>(
     headers: injectTrace({ ...(opts.headers ?? {}) }),
   });
   return { topic, key: ev.key, value: ev.value, headers: ev.headers, id: ev.id };
+}
+
+/** An event whose payload the caller encoded already (protobuf bytes of the topic's message), for `Outbox.addManyEncoded`. */
+export interface EncodedOutboxEvent {
+  /** Event id (required: consumers deduplicate on source + id). */
+  id: string;
+  key: string;
+  /** The payload, protobuf-encoded as the topic's schema (what `encodePayload(topic, payload)` gives). */
+  value: Uint8Array;
+  subject?: string;
 }
 
 /** A transaction that can run callbacks once it has committed (never after a rollback). */
@@ -128,27 +145,79 @@ export class Outbox {
       throw new Error(`addMany: ${payloads.length} payloads but ${opts.length} publish options`);
     if (typeof opts !== 'function' && !Array.isArray(opts) && (opts as PublishOptions).id && payloads.length > 1)
       throw new Error('addMany: one `id` cannot be shared by several events; pass options per event');
-    // Payloads travel as one binary parameter cut with substring(), headers as one JSON array: Postgres
-    // parses neither a text[] of encoded payloads nor one JSON text per row (about a third less CPU on
-    // both sides than base64 text[] + text[] of JSON).
     const ids: string[] = [];
     const keys: string[] = [];
-    const offsets: number[] = [];
-    const lengths: number[] = [];
     const values: Buffer[] = [];
     const headers: Record<string, string>[] = [];
-    let offset = 1; // substring() counts from 1
     payloads.forEach((payload, i) => {
       const m = buildMessage(this.source, topic, payload, optionsAt(payload, i));
-      const value = Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength);
       ids.push(m.id);
       keys.push(m.key);
-      offsets.push(offset);
-      lengths.push(value.length);
-      values.push(value);
+      values.push(Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength));
       headers.push(m.headers);
-      offset += value.length;
     });
+    await this.insertRows(tx, topic, ids, keys, values, headers);
+    this.afterWrite(tx);
+    return ids;
+  }
+
+  /**
+   * Like `addMany`, for payloads the caller has encoded already (a hot path with its own encoder): the
+   * rows, headers and order are the ones `addMany` writes for the same payloads and options (the
+   * CloudEvents headers and the active trace context are taken once for the call). Returns the ids.
+   */
+  async addManyEncoded(tx: SqlExecutor, topic: Topic, events: readonly EncodedOutboxEvent[]): Promise<string[]> {
+    if (events.length === 0) return [];
+    const trace = injectTrace({});
+    const type = eventType(topic);
+    const time = new Date().toISOString();
+    const ids: string[] = [];
+    const keys: string[] = [];
+    const values: Buffer[] = [];
+    const headers: Record<string, string>[] = [];
+    for (const e of events) {
+      if (!e.id) throw new Error('addManyEncoded: every event needs an id');
+      const h: Record<string, string> = {
+        ...trace,
+        ce_id: e.id,
+        ce_source: this.source,
+        ce_type: type,
+        ce_specversion: CE_SPECVERSION,
+        ce_time: time,
+        'content-type': CONTENT_TYPE_PROTOBUF,
+      };
+      if (e.subject) h.ce_subject = e.subject;
+      ids.push(e.id);
+      keys.push(e.key);
+      values.push(Buffer.from(e.value.buffer, e.value.byteOffset, e.value.byteLength));
+      headers.push(h);
+    }
+    await this.insertRows(tx, topic, ids, keys, values, headers);
+    this.afterWrite(tx);
+    return ids;
+  }
+
+  /**
+   * One statement for the rows, in array order. Payloads travel as one binary parameter cut with
+   * substring(), headers as one JSON array: Postgres parses neither a text[] of encoded payloads nor
+   * one JSON text per row (about a third less CPU on both sides than base64 text[] + text[] of JSON).
+   */
+  private async insertRows(
+    tx: SqlExecutor,
+    topic: Topic,
+    ids: string[],
+    keys: string[],
+    values: Buffer[],
+    headers: Record<string, string>[],
+  ): Promise<void> {
+    const offsets: number[] = [];
+    const lengths: number[] = [];
+    let offset = 1; // substring() counts from 1
+    for (const v of values) {
+      offsets.push(offset);
+      lengths.push(v.length);
+      offset += v.length;
+    }
     await tx.query(
       `INSERT INTO outbox (event_id, topic, key, payload, headers)
        SELECT e, $1, k, substring($4::bytea FROM o FOR l), $7::jsonb -> (n::int - 1)
@@ -156,8 +225,6 @@ export class Outbox {
        ORDER BY n`,
       [topic, ids, keys, Buffer.concat(values), offsets, lengths, JSON.stringify(headers)],
     );
-    this.afterWrite(tx);
-    return ids;
   }
 
   /**

@@ -6,7 +6,7 @@ import { InvalidUsageRecordError } from '../domain/usage-record';
 import { IngestUsageCommand, IngestUsageUseCase } from '../usecases/ingest-usage/ingest-usage.usecase';
 
 /**
- * Consumes UsageRecorded in batches (one transaction per batch, with the processed-event ids), in the
+ * Consumes UsageRecorded in batches (one transaction per batch; exactly once by request id), in the
  * service's consumer group for the topic (`ctx.groupOf`: `<KAFKA_TOPIC_PREFIX>.hishamos.usage-metering.<topic>`).
  * Bad records go to the DLQ with their reason.
  */
@@ -33,6 +33,9 @@ export class UsageRecordedConsumer {
       {
         maxBatchSize: this.config.settings.USAGE_INGEST_BATCH_SIZE,
         concurrency: this.ctx.db.kind === 'pglite' ? 1 : this.config.settings.USAGE_INGEST_CONCURRENCY,
+        // Idempotent by request id (api_usage's unique key, ON CONFLICT DO NOTHING; nothing else is
+        // written or published for a record seen before): no processed-event claims in the batch path.
+        idempotentHandler: true,
       },
     );
   }

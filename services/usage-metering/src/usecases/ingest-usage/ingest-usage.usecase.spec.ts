@@ -1,5 +1,5 @@
-import { create } from '@bufbuild/protobuf';
-import { Topics, UsageRecordedSchema, type Envelope } from '@hishamos/contracts';
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { Topics, UsagePricedSchema, UsageRecordedSchema, type Envelope } from '@hishamos/contracts';
 import type { Outbox } from '@hishamos/messaging';
 import type { ServiceContext } from '@hishamos/platform';
 import { Registry } from 'prom-client';
@@ -61,20 +61,32 @@ describe('IngestUsageUseCase', () => {
       new MeteringMetrics({ metrics: { registry: new Registry() } } as unknown as ServiceContext),
     );
     const addMany = jest.fn(async (..._args: unknown[]) => [] as string[]);
+    const addManyEncoded = jest.fn(async (..._args: unknown[]) => [] as string[]);
     const run = (events: Envelope<typeof Topics.UsageRecorded>[]) =>
       useCase.execute(
         new IngestUsageCommand(events, { query: jest.fn(), run: jest.fn() }, {
           add: jest.fn(),
           addMany,
+          addManyEncoded,
         } as unknown as Outbox),
       );
-    const published = (topic: string) =>
-      addMany.mock.calls
+    const published = (topic: string) => [
+      ...addMany.mock.calls
         .filter((c) => c[1] === topic)
         .flatMap((c) =>
           (c[2] as object[]).map((payload, i) => ({ payload, opts: (c[3] as { key: string; id: string }[])[i] })),
-        );
-    return { run, insertBatch, settle, applyDeltas, addMany, published };
+        ),
+      // Pre-encoded events (UsagePriced): decoded as a consumer would.
+      ...addManyEncoded.mock.calls
+        .filter((c) => c[1] === topic)
+        .flatMap((c) =>
+          (c[2] as { id: string; key: string; value: Uint8Array }[]).map((e) => ({
+            payload: fromBinary(UsagePricedSchema, e.value) as object,
+            opts: { key: e.key, id: e.id },
+          })),
+        ),
+    ];
+    return { run, insertBatch, settle, applyDeltas, addMany, addManyEncoded, published };
   }
 
   it('files each record in its own day in the zone, adds spend per scope and period, and releases the reservation', async () => {
@@ -178,6 +190,7 @@ describe('IngestUsageUseCase', () => {
     const result = await s.run([event('e1', { requestId: 'old' })]);
     expect(result.inserted).toBe(0);
     expect(s.addMany).not.toHaveBeenCalled();
+    expect(s.addManyEncoded).not.toHaveBeenCalled();
   });
 
   it('rejects the batch on a bad record, before writing anything', async () => {

@@ -23,6 +23,7 @@ import {
   type Scope,
 } from '../../repositories/spend.repository';
 import { UsageRepository, type UsageRow } from '../../repositories/usage.repository';
+import { encodeUsagePricedMany, type UsagePricedFields } from './usage-priced.encoding';
 
 /**
  * A batch of UsageRecorded events to ingest inside the consumer's transaction. The events are
@@ -81,8 +82,6 @@ interface InsertedCost {
   priceLater: boolean;
 }
 
-type UsagePricedInit = PayloadInit<typeof Topics.UsagePriced>;
-
 /**
  * The UsagePriced events of a batch's inserted records, in batch order (`records`, the partition's
  * offset order; records not in `costs` were seen before and get none). Each carries the user's and
@@ -93,7 +92,7 @@ export function usagePricedEvents(
   records: readonly UsageRow[],
   costs: ReadonlyMap<string, InsertedCost>,
   daySpend: readonly DaySpend[],
-): { payload: UsagePricedInit; opts: { key: string; id: string } }[] {
+): { payload: UsagePricedFields; opts: { key: string; id: string } }[] {
   const running = new Map<string, bigint>();
   for (const d of daySpend) running.set(`${d.scope}\u0000${d.scope_id}\u0000${d.day}`, toPico(d.spent_usd));
   const take = (key: string, cost: bigint): bigint => {
@@ -102,7 +101,7 @@ export function usagePricedEvents(
     running.set(key, after - cost);
     return after;
   };
-  const out: { payload: UsagePricedInit; opts: { key: string; id: string } }[] = [];
+  const out: { payload: UsagePricedFields; opts: { key: string; id: string } }[] = [];
   for (let i = records.length - 1; i >= 0; i--) {
     const r = records[i];
     const c = costs.get(r.requestId);
@@ -120,12 +119,8 @@ export function usagePricedEvents(
         command: r.command,
         provider: r.provider,
         model: r.model,
-        usage: {
-          inputTokens: BigInt(r.inputTokens),
-          outputTokens: BigInt(r.outputTokens),
-          cachedInputTokens: BigInt(r.cachedInputTokens),
-        },
-        occurredAt: { seconds: BigInt(Math.floor(ms / 1000)), nanos: (((ms % 1000) + 1000) % 1000) * 1_000_000 },
+        usage: { inputTokens: r.inputTokens, outputTokens: r.outputTokens, cachedInputTokens: r.cachedInputTokens },
+        occurredAt: { seconds: Math.floor(ms / 1000), nanos: (((ms % 1000) + 1000) % 1000) * 1_000_000 },
         costUsd: c.cost === null ? '0' : fromPico(c.cost),
         priced: c.cost !== null,
         unpricedReason:
@@ -236,11 +231,11 @@ export class IngestUsageUseCase {
       );
     }
     const priced = usagePricedEvents([...rows.values()], costs, daySpend);
-    await outbox.addMany(
+    const values = encodeUsagePricedMany(priced.map((e) => e.payload));
+    await outbox.addManyEncoded(
       tx,
       Topics.UsagePriced,
-      priced.map((e) => e.payload),
-      priced.map((e) => e.opts),
+      priced.map((e, i) => ({ id: e.opts.id, key: e.opts.key, value: values[i] })),
     );
 
     const observe = () => this.observe(rows, costs, settled, crossed, now);
