@@ -10,4 +10,5 @@ export * from './auth/decorators';
 export * from './auth/auth.guard';
 export * from './http/api-error';
 export * from './http/exception.filter';
+export * from './http/validation';
 export * from './http/internal-client';

@@ -5,14 +5,13 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { ValidationPipe } from '@nestjs/common';
 import { SERVICES, type ServiceName, type Topic } from '@hishamos/contracts';
 import { createEventBus, Outbox, type EventBus } from '@hishamos/messaging';
 import { Database, migrate, migrationFiles } from '@hishamos/persistence';
 import { loadConfig, processEnv, type PlatformConfig } from './config/platform-config.dto';
 import { PlatformAuthGuard } from './auth/auth.guard';
-import { ApiError } from './http/api-error';
 import { ApiExceptionFilter } from './http/exception.filter';
+import { platformValidationPipe } from './http/validation';
 import { HealthController } from './health.controller';
 import { createLogger, redactSecretValues, registerSecretValue, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
@@ -211,14 +210,7 @@ export class Platform {
           abortOnError: false,
         },
       );
-      app.useGlobalPipes(
-        new ValidationPipe({
-          whitelist: true,
-          forbidNonWhitelisted: true,
-          transform: true,
-          exceptionFactory: (errors) => ApiError.validation(errors),
-        }),
-      );
+      app.useGlobalPipes(platformValidationPipe());
       await app.listen(port, config.HOST);
     } catch (error) {
       // A service that cannot start must not leave its pool (or PGlite) open.

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiError, ServiceOnly } from '@hishamos/platform';
 import { ReleaseReservationUseCase } from '../usecases/release-reservation/release-reservation.usecase';
-import { ReserveBudgetCommand } from '../usecases/reserve-budget/reserve-budget.command';
+import { reserveBudgetCommandOf } from '../usecases/reserve-budget/reserve-budget.command';
 import { ReserveBudgetUseCase } from '../usecases/reserve-budget/reserve-budget.usecase';
 import { GetUserSpendUseCase } from '../usecases/get-user-spend/get-user-spend.usecase';
 import {
@@ -50,8 +50,12 @@ export class InternalController {
   @ServiceOnly('agent-gateway')
   @Post('reservations')
   @HttpCode(201)
-  reserve(@Body() command: ReserveBudgetCommand) {
-    return this.reserveBudget.execute(command);
+  reserve(@Body() body: unknown) {
+    // Validated here, not by the global pipe (it skips an untyped body): a hand-written check on the hot path.
+    const command = reserveBudgetCommandOf(body);
+    return command instanceof Promise
+      ? command.then((c) => this.reserveBudget.execute(c))
+      : this.reserveBudget.execute(command);
   }
 
   @ServiceOnly('agent-gateway')

@@ -1,5 +1,4 @@
-import { ValidationPipe } from '@nestjs/common';
-import { ApiError } from '@hishamos/platform';
+import { platformValidationPipe } from '@hishamos/platform';
 import { CreateChatCompletionCommand } from './create-chat-completion.usecase';
 
 /**
@@ -12,13 +11,8 @@ import { CreateChatCompletionCommand } from './create-chat-completion.usecase';
  * details). chat-completion-body.spec.ts keeps the two in step with the DTO's decorators.
  */
 
-/** The global pipe's options (libs/platform platform-runtime.ts), for bodies the fast path does not accept. */
-const pipe = new ValidationPipe({
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  transform: true,
-  exceptionFactory: (errors) => ApiError.validation(errors),
-});
+/** The global pipe (libs/platform), for bodies the fast path does not accept. */
+const pipe = platformValidationPipe();
 
 const ROLES: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
 
