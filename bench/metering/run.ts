@@ -4,8 +4,8 @@
  *   SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register bench/metering/run.ts [--records 50000]
  *
  * 1. Ingestion: N UsageRecorded events (protobuf CloudEvents) are put on a fresh Kafka topic first; then
- *    usage-metering starts and drains it into Postgres (idempotent: processed-event ids, api_usage
- *    unique by request id, priced in NUMERIC, daily aggregates, spend counters, threshold checks, all in
+ *    usage-metering starts and drains it into Postgres (idempotent: api_usage unique by request id,
+ *    priced in NUMERIC, daily aggregates, spend counters, threshold checks, all in
  *    one transaction per batch). Records/s = records committed / (last commit - first commit), from a
  *    poll of the global spend counter. The ceiling: a raw `COPY ... FROM STDIN` of the same N rows into a
  *    table like api_usage (same indexes and constraints), in the same run.
@@ -39,6 +39,8 @@ import {
   writeResults,
   type Summary,
 } from '../lib';
+import { BudgetLeases } from '../../services/agent-gateway/src/budget/budget-leases';
+import { MeteringHttpClient } from '../../services/agent-gateway/src/budget/metering-http.client';
 import { copyIn, copyText } from './copy-in';
 
 const REPO = join(__dirname, '..', '..');
@@ -328,7 +330,7 @@ interface IngestResult {
   /** Until the last UsagePriced event left the outbox (published to Kafka). */
   publishedSeconds: number;
   publishedPerSec: number;
-  verified: { rows: number; costExact: boolean; dailyRequests: number; processedEvents: number; usagePriced: number };
+  verified: { rows: number; costExact: boolean; dailyRequests: number; usagePriced: number };
   cpuSecondsPerRecordUs: { [component: string]: number };
 }
 
@@ -486,9 +488,9 @@ async function ingest(
   const pricedTopic = `${prefix}.${Topics.UsagePriced}`;
   const published = (await admin.fetchTopicOffsets(pricedTopic)).reduce((sum, p) => sum + Number(p.high), 0);
   const expected = records.reduce((s, r) => s + costOf(r), 0n);
-  const v = await pg.query<{ rows: string; cost: string; daily: string; processed: string }>(
+  const v = await pg.query<{ rows: string; cost: string; daily: string }>(
     `SELECT (SELECT count(*) FROM api_usage)::text AS rows, (SELECT sum(cost) FROM api_usage)::text AS cost,
-            (SELECT sum(requests) FROM usage_daily)::text AS daily, (SELECT count(*) FROM processed_events)::text AS processed`,
+            (SELECT sum(requests) FROM usage_daily)::text AS daily`,
   );
   const costText = v.rows[0].cost;
   const [w, f = ''] = costText.split('.');
@@ -497,7 +499,6 @@ async function ingest(
     rows: Number(v.rows[0].rows),
     costExact,
     dailyRequests: Number(v.rows[0].daily),
-    processedEvents: Number(v.rows[0].processed),
     usagePriced: published,
   };
   if (
@@ -726,6 +727,76 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
       );
       runs.push({
         run: `${opts.callers} callers, ${opts.think} ms provider call between reservations`,
+        requests: samples.length,
+        inflight: `${opts.callers} callers`,
+        seconds: round(seconds, 2),
+        perSec: Math.round(samples.length / seconds),
+        latencyMs: summarize(samples),
+        granted,
+        cpuUsPerRequest,
+      });
+    }
+    if (opts.callers > 0) {
+      // The same callers as the gateway reserves by default (BUDGET_LEASES): from a lease of the user's
+      // budget it holds, taken from this service over HTTP (its first call per user waits for it), with
+      // the call settled at its actual cost when it ends. The latency is the gateway's reserve step.
+      const client = new MeteringHttpClient(() => url, TOKEN, 'agent-gateway', 3000);
+      const leases = new BudgetLeases(
+        {
+          grant: (body) => client.request('POST', '/internal/v1/leases', body),
+          close: async (id, usedUsd) =>
+            void (await client.request('POST', `/internal/v1/leases/${id}/close`, { usedUsd })),
+          price: (provider, model) =>
+            client.request('GET', `/internal/v1/prices/current?provider=${provider}&model=${model}`),
+        },
+        { calls: 50, useSeconds: 30, retrySeconds: 5, priceSeconds: 60 },
+        { warn: (o: unknown, m: string) => console.error(m, o) } as never,
+      );
+      const reserve = async (userId: string) => {
+        const t0 = performance.now();
+        const request = {
+          requestId: randomUUID(),
+          userId,
+          provider: 'openai',
+          model: 'gpt-4o',
+          inputTokens: 1000,
+          maxOutputTokens: 500,
+        };
+        let held = leases.tryHold(request);
+        if (!held) {
+          await leases.released(request);
+          if (leases.mayLease(request)) await leases.acquire(request);
+          held = leases.tryHold(request);
+        }
+        return { ms: performance.now() - t0, id: held?.reservationId };
+      };
+      const cpu = measureComponentCpu({
+        postgres: INFRA_PROCESSES.postgres,
+        metering: (_c, cmd) => cmd.includes('usage-metering/src/main.ts'),
+      });
+      const samples: number[] = [];
+      let granted = 0;
+      const t0 = performance.now();
+      const end = t0 + 15_000;
+      await Promise.all(
+        Array.from({ length: opts.callers }, async (_, c) => {
+          await new Promise((r) => setTimeout(r, (c * opts.think) / opts.callers));
+          for (let i = c; performance.now() < end; i += opts.callers) {
+            const r = await reserve(users(i));
+            samples.push(r.ms);
+            if (r.id) granted++;
+            await new Promise((res) => setTimeout(res, opts.think));
+            if (r.id) leases.settle(r.id, { inputTokens: 1000, outputTokens: 200, cachedInputTokens: 0 });
+          }
+        }),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      await leases.stop();
+      const cpuUsPerRequest = Object.fromEntries(
+        Object.entries(cpu()).map(([k, sec]) => [k === 'node' ? 'bench' : k, round((sec * 1e6) / samples.length, 0)]),
+      );
+      runs.push({
+        run: `${opts.callers} callers, as the gateway reserves: from budget leases`,
         requests: samples.length,
         inflight: `${opts.callers} callers`,
         seconds: round(seconds, 2),
