@@ -16,6 +16,7 @@
  *              reservation), Prometheus metrics.
  *   portkey    @portkey-ai/gateway's own node start script (build/start-server.js), provider openai
  *              with x-portkey-custom-host pointing at the upstream.
+ *   proxy      a pass-through node:http proxy (null-proxy.ts): the floor any gateway adds here.
  *   direct     no gateway: the client calls the upstream itself (the baseline).
  *
  * Load: a closed loop of C concurrent clients (keep-alive connections), each sending its next request
@@ -54,7 +55,7 @@ const USAGE = `usage: node -r @swc-node/register bench/gateway/run.ts [options]
   --warmup S         unmeasured seconds before each scenario (default 3)
   --concurrency LIST concurrent clients, comma-separated (default 1,100,500)
   --modes LIST       json,stream (default both)
-  --targets LIST     direct,hishamos,portkey (default all)
+  --targets LIST     direct,hishamos,portkey,proxy (default all)
   --latency MS       the upstream's fixed latency (default 50)
   --per-call-budget  BUDGET_LEASES=false: every call reserves its budget at usage-metering over HTTP
   --out NAME         results file bench/results/NAME.json (default gateway)`;
@@ -66,7 +67,7 @@ const opts = parseArgs(
     warmup: 3,
     concurrency: '1,100,500',
     modes: 'json,stream',
-    targets: 'direct,hishamos,portkey',
+    targets: 'direct,proxy,hishamos,portkey',
     latency: 50,
     'per-call-budget': false,
     out: 'gateway',
@@ -74,7 +75,7 @@ const opts = parseArgs(
   USAGE,
 );
 
-type Target = 'direct' | 'hishamos' | 'portkey';
+type Target = 'direct' | 'proxy' | 'hishamos' | 'portkey';
 type Mode = 'json' | 'stream';
 const UPSTREAM_KEY = 'sk-bench-upstream-0123456789';
 const ADMIN_KEY = `hos_benchadm_${'Q1w2E3r4'.repeat(5)}`;
@@ -366,6 +367,23 @@ async function main(): Promise<number> {
       });
     }
 
+    let proxyPort = 0;
+    if (targets.includes('proxy')) {
+      const px = await forkReporting<{ port: number }>(
+        'proxy',
+        join(__dirname, 'null-proxy.ts'),
+        [upstream.msg.url],
+        ['-r', '@swc-node/register'],
+      );
+      proxyPort = px.msg.port;
+      procs.push({
+        name: 'proxy',
+        child: px.child,
+        url: `http://127.0.0.1:${proxyPort}`,
+        match: (_c, cmd) => cmd.includes('bench/gateway/null-proxy.ts'),
+      });
+    }
+
     const message = (model: string) => (stream: boolean) =>
       JSON.stringify({
         model,
@@ -377,6 +395,13 @@ async function main(): Promise<number> {
       direct: {
         host: '127.0.0.1',
         port: Number(upstreamUrl.port),
+        path: '/v1/chat/completions',
+        headers: { authorization: `Bearer ${UPSTREAM_KEY}`, 'content-type': 'application/json' },
+        body: message('gpt-5'),
+      },
+      proxy: {
+        host: '127.0.0.1',
+        port: proxyPort,
         path: '/v1/chat/completions',
         headers: { authorization: `Bearer ${UPSTREAM_KEY}`, 'content-type': 'application/json' },
         body: message('gpt-5'),
