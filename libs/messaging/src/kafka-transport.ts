@@ -34,7 +34,9 @@ function toHeaders(
   raw: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw ?? {})) {
+  if (!raw) return out;
+  for (const k in raw) {
+    const v = raw[k];
     if (v === undefined) continue;
     const one = Array.isArray(v) ? v[v.length - 1] : v;
     out[k] = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
