@@ -76,6 +76,12 @@ export interface SubscribeBatchOptions extends SubscribeOptions {
    * one-at-a-time path (retries, DLQ) records them as usual. Default false.
    */
   idempotentHandler?: boolean;
+  /**
+   * Kafka: wait up to `gatherMs` for `gatherBytes` of events before handling what arrived (fuller
+   * batches, fewer transactions, at the cost of up to `gatherMs` of latency). Default: at once.
+   */
+  gatherMs?: number;
+  gatherBytes?: number;
 }
 
 /** Hooks for metrics, wired by the platform (the bus itself imports no metrics library). */
@@ -369,7 +375,7 @@ export class TransportEventBus implements EventBus {
           }
         }
       },
-      { concurrency: opts.concurrency },
+      { concurrency: opts.concurrency, gatherMs: opts.gatherMs, gatherBytes: opts.gatherBytes },
     );
     this.subscriptions.push({ group, topic, service, handle });
   }

@@ -338,7 +338,8 @@ export class KafkaTransport implements Transport {
         allowAutoTopicCreation: false,
         sessionTimeout,
         heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
-        maxWaitTimeInMs: 100,
+        maxWaitTimeInMs: options.gatherMs ?? 100,
+        ...(options.gatherBytes ? { minBytes: options.gatherBytes } : {}),
         // Never kafkajs's own restart: KafkaSubscription brings back every crashed consumer itself.
         retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000, restartOnFailure: async () => false },
       },

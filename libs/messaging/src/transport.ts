@@ -33,6 +33,13 @@ export interface TransportSubscribeOptions {
    * consumer database's pool size. The local log always polls each partition in its own loop.
    */
   concurrency?: number;
+  /**
+   * Kafka: a fetch waits up to this long for `gatherBytes` to arrive before it returns what it has
+   * (kafkajs `maxWaitTimeInMs` / `minBytes`), so a subscription that writes whole batches gets fuller
+   * ones at moderate rates. Default: returns as soon as anything is there. The local log ignores it.
+   */
+  gatherMs?: number;
+  gatherBytes?: number;
 }
 
 /**

@@ -129,4 +129,15 @@ export class UsageMeteringSettings {
   @Min(1)
   @Max(64)
   USAGE_INGEST_CONCURRENCY = 3;
+
+  /**
+   * How long a fetch of usage records waits for a fuller batch (up to 128 KiB, a few hundred records)
+   * before ingesting what came: at moderate rates fewer, larger transactions (each commit is a WAL
+   * flush), at most this much later on the spend counters. 0: ingest as soon as anything arrives.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  USAGE_INGEST_GATHER_MS = 50;
 }

@@ -36,6 +36,9 @@ export class UsageRecordedConsumer {
         // Idempotent by request id (api_usage's unique key, ON CONFLICT DO NOTHING; nothing else is
         // written or published for a record seen before): no processed-event claims in the batch path.
         idempotentHandler: true,
+        ...(this.config.settings.USAGE_INGEST_GATHER_MS > 0
+          ? { gatherMs: this.config.settings.USAGE_INGEST_GATHER_MS, gatherBytes: 128 * 1024 }
+          : {}),
       },
     );
   }
