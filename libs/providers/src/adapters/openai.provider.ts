@@ -1,5 +1,7 @@
-import OpenAI from 'openai';
-import { nodeFetch } from '../http/node-fetch';
+import OpenAI, { APIError } from 'openai';
+import { Stream } from 'openai/streaming';
+import { nodeBodyOf, nodeFetch } from '../http/node-fetch';
+import { SseReader, type SseEvent } from '../http/sse';
 import { incomplete, toProviderError } from '../provider-error';
 import {
   estimateTokens,
@@ -17,6 +19,26 @@ import {
 } from '../provider.types';
 
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+type ChatChunk = OpenAI.Chat.Completions.ChatCompletionChunk;
+
+async function* oneByOne<T>(items: AsyncIterable<T>): AsyncGenerator<T[]> {
+  for await (const item of items) yield [item];
+}
+
+/** One event's chunk, as the SDK's Stream reads it: an `error` event or payload is an APIError. */
+function chunkOf(sse: SseEvent, headers: Headers): ChatChunk {
+  let data: unknown;
+  try {
+    data = JSON.parse(sse.data);
+  } catch {
+    throw new SyntaxError('Error reading response: malformed server-sent event JSON.');
+  }
+  const payload = data as { error?: unknown } | null;
+  if (sse.event === 'error')
+    throw new APIError(undefined, (payload?.error ?? payload) as object | undefined, undefined, headers);
+  if (payload && payload.error) throw new APIError(undefined, payload.error as object, undefined, headers);
+  return data as ChatChunk;
+}
 
 interface OpenAiUsageLike {
   prompt_tokens?: number;
@@ -65,6 +87,8 @@ export class OpenAiProvider implements LlmProvider {
   readonly offline = false;
   readonly defaultModel?: string;
   private readonly client: OpenAI;
+  /** Streams are read from node-fetch's Node stream directly (see `readEvents`). */
+  private readonly nodeStreams: boolean;
 
   constructor(
     readonly id: string,
@@ -74,6 +98,7 @@ export class OpenAiProvider implements LlmProvider {
   ) {
     this.defaultModel = config.defaultModel;
     const headers = (config.options?.headers ?? {}) as Record<string, string>;
+    this.nodeStreams = config.options?.builtinFetch !== true;
     this.client = new OpenAI({
       apiKey: config.apiKey || (options.keyOptional ? 'not-needed' : undefined),
       baseURL: config.baseUrl || options.defaultBaseUrl,
@@ -135,30 +160,32 @@ export class OpenAiProvider implements LlmProvider {
     let finish: FinishReason = 'stop';
     let usage: TokenUsage | undefined;
     let complete = false;
+    const signal = options.signal;
     try {
-      const stream = await this.client.chat.completions.create(
-        { ...this.params(request), stream: true, stream_options: { include_usage: true } },
-        { signal: options.signal },
-      );
-      for await (const chunk of stream) {
-        if (chunk.id) id = chunk.id;
-        if (chunk.model) model = chunk.model;
-        if (chunk.usage) usage = usageFromOpenAi(chunk.usage);
-        const choice = chunk.choices?.[0];
-        if (choice?.finish_reason) {
-          finish = finishReasonOf(choice.finish_reason);
-          complete = true;
+      const params = { ...this.params(request), stream: true as const, stream_options: { include_usage: true } };
+      const batches = this.nodeStreams
+        ? this.readEvents(await this.client.chat.completions.create(params, { signal }).asResponse(), signal)
+        : oneByOne(await this.client.chat.completions.create(params, { signal }));
+      for await (const batch of batches)
+        for (const chunk of batch) {
+          if (chunk.id) id = chunk.id;
+          if (chunk.model) model = chunk.model;
+          if (chunk.usage) usage = usageFromOpenAi(chunk.usage);
+          const choice = chunk.choices?.[0];
+          if (choice?.finish_reason) {
+            finish = finishReasonOf(choice.finish_reason);
+            complete = true;
+          }
+          const delta = choice?.delta?.content;
+          if (delta) {
+            text += delta;
+            yield { type: 'delta', text: delta };
+          }
         }
-        const delta = choice?.delta?.content;
-        if (delta) {
-          text += delta;
-          yield { type: 'delta', text: delta };
-        }
-      }
       // The SDK ends the iteration quietly when the request is aborted or the connection drops.
-      if (!complete) throw incomplete(this.id, options.signal);
+      if (!complete) throw incomplete(this.id, signal);
     } catch (e) {
-      const err = toProviderError(this.id, e, { callerAborted: options.signal?.aborted });
+      const err = toProviderError(this.id, e, { callerAborted: signal?.aborted });
       if (text && err.kind !== 'aborted') err.extra.partialText = text;
       throw err;
     }
@@ -176,6 +203,60 @@ export class OpenAiProvider implements LlmProvider {
       },
       offline: false,
     };
+  }
+
+  /**
+   * The chunks of a streamed answer (the SDK made the request and checked its status), in batches.
+   * With node-fetch's Node stream the events are decoded here, a batch per network read, as the SDK's
+   * Stream would (stops at `[DONE]`, `error` events and `error` payloads throw APIError, an abort
+   * ends the iteration quietly); any other Response goes through the SDK's Stream.
+   */
+  private async *readEvents(response: Response, signal: AbortSignal | undefined): AsyncGenerator<ChatChunk[]> {
+    const body = nodeBodyOf(response);
+    if (!body) {
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      try {
+        yield* oneByOne(Stream.fromSSEResponse<ChatChunk>(response, controller));
+      } finally {
+        signal?.removeEventListener('abort', abort);
+      }
+      return;
+    }
+    const reader = new SseReader(body);
+    const abort = () => reader.close();
+    if (signal?.aborted) reader.close();
+    else signal?.addEventListener('abort', abort, { once: true });
+    let done = false;
+    try {
+      for (let batch = await reader.read(); batch; batch = await reader.read()) {
+        const chunks: ChatChunk[] = [];
+        for (const sse of batch) {
+          if (sse.data === '[DONE]') {
+            done = true;
+            break;
+          }
+          try {
+            chunks.push(chunkOf(sse, response.headers));
+          } catch (e) {
+            // The chunks before a failing one are delivered first, as one by one they would be.
+            if (chunks.length > 0) yield chunks;
+            throw e;
+          }
+        }
+        if (chunks.length > 0) yield chunks;
+        if (done) return;
+      }
+      done = true;
+    } catch (e) {
+      if (signal?.aborted) return;
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      if (done) reader.drain();
+      else reader.close();
+    }
   }
 
   async listModels(options: CallOptions = {}): Promise<ModelInfo[]> {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BufferedResponse, createNodeFetch } from './node-fetch';
+import { BufferedResponse, createNodeFetch, nodeBodyOf, StreamedResponse } from './node-fetch';
 
 describe('createNodeFetch', () => {
   let server: Server;
@@ -54,6 +54,25 @@ describe('createNodeFetch', () => {
       rest += new TextDecoder().decode(value);
     }
     expect(rest).toBe('data: 2\n\n');
+  });
+
+  it('hands an event stream over as the Node stream once, and then its body is used', async () => {
+    const res = await nodeFetch(`${url}/sse`);
+    expect(res).toBeInstanceOf(StreamedResponse);
+    const body = nodeBodyOf(res)!;
+    let text = '';
+    for await (const c of body) text += String(c);
+    expect(text).toBe('data: 1\n\ndata: 2\n\n');
+    expect(nodeBodyOf(res)).toBeUndefined();
+    expect(res.bodyUsed).toBe(true);
+    expect(res.body).toBeNull();
+    await expect(res.text()).rejects.toThrow('Body is unusable');
+
+    // Read as a web stream first: no Node stream to take any more.
+    const web = await nodeFetch(`${url}/sse`);
+    expect(await web.text()).toBe('data: 1\n\ndata: 2\n\n');
+    expect(nodeBodyOf(web)).toBeUndefined();
+    expect(nodeBodyOf(new Response('x'))).toBeUndefined();
   });
 
   it('aborts with an AbortError, and reports a refused connection as fetch failed', async () => {

@@ -30,11 +30,12 @@ function headersOf(init: RequestInit['headers']): Record<string, string> {
   return out;
 }
 
-function responseHeaders(res: IncomingMessage): Headers {
-  const h = new Headers();
+/** The response's headers as name/value pairs: the Response fills its Headers from them directly. */
+function responseHeaders(res: IncomingMessage): [string, string][] {
   const raw = res.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) h.append(raw[i], raw[i + 1]);
-  return h;
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i], raw[i + 1]]);
+  return pairs;
 }
 
 const unusable = () => new TypeError('Body is unusable: Body has already been read');
@@ -130,6 +131,92 @@ export class BufferedResponse extends ResponseBase implements Response {
 }
 
 /**
+ * A Response whose body is still arriving (an event stream). Its `body` is the standard web stream,
+ * built on first use; a reader that can take Node's stream itself (`nodeBodyOf`) skips the web
+ * stream, its reader and the per-chunk promises entirely. Either way the body is read once.
+ */
+export class StreamedResponse extends ResponseBase implements Response {
+  #source?: Readable;
+  #standard?: Response;
+  #taken = false;
+
+  constructor(source: Readable, init: ResponseInit) {
+    super(null, init);
+    this.#source = source;
+  }
+
+  /** Hands over Node's stream of the body (once, and only while no web stream was made). */
+  takeNodeStream(): Readable | undefined {
+    if (this.#standard || this.#taken) return undefined;
+    this.#taken = true;
+    const source = this.#source;
+    this.#source = undefined;
+    return source;
+  }
+
+  #full(): Response {
+    if (!this.#standard) {
+      const init = { status: this.status, statusText: this.statusText, headers: this.headers };
+      const source = this.#source;
+      this.#source = undefined;
+      this.#standard = new Response(source ? (Readable.toWeb(source) as ReadableStream<Uint8Array>) : null, init);
+    }
+    return this.#standard;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#taken) return null;
+    return this.#full().body;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#taken || (this.#standard?.bodyUsed ?? false);
+  }
+
+  #read<T>(read: (r: Response) => Promise<T>): Promise<T> {
+    if (this.#taken) return Promise.reject(unusable());
+    return read(this.#full());
+  }
+
+  text(): Promise<string> {
+    return this.#read((r) => r.text());
+  }
+
+  json(): Promise<unknown> {
+    return this.#read((r) => r.json() as Promise<unknown>);
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#read((r) => r.arrayBuffer());
+  }
+
+  bytes(): ReturnType<Response['bytes']> {
+    return this.#read((r) => r.bytes());
+  }
+
+  blob(): Promise<Blob> {
+    return this.#read((r) => r.blob());
+  }
+
+  formData(): Promise<FormData> {
+    return this.#read((r) => r.formData());
+  }
+
+  clone(): Response {
+    if (this.#taken) throw unusable();
+    return this.#full().clone();
+  }
+}
+
+/**
+ * Node's stream of a streamed Response made by `createNodeFetch` (taking it uses the body up), or
+ * undefined for any other Response (read its `body` then).
+ */
+export function nodeBodyOf(response: Response): Readable | undefined {
+  return response instanceof StreamedResponse ? response.takeNodeStream() : undefined;
+}
+
+/**
  * A `fetch` for the provider SDKs built on node:http(s) with keep-alive agents: the same Request in and
  * Response out, at a fraction of the CPU of the built-in fetch (a model call through the gateway makes
  * two or three HTTP calls, so this is most of its overhead). JSON answers are read whole before the
@@ -177,7 +264,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): typeof fetch {
           if (streamed) {
             settled = true;
             signal?.addEventListener('abort', () => res.destroy(abortError()), { once: true });
-            resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, init));
+            resolve(new StreamedResponse(res, init));
             return;
           }
           const chunks: Buffer[] = [];

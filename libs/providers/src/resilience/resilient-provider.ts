@@ -103,6 +103,36 @@ class AttemptControl {
   disarm(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.idleMs = 0;
+  }
+
+  private idleMs = 0;
+  private lastActive = 0;
+
+  /**
+   * Something arrived: the attempt times out once nothing more arrives for `ms`. One timer for the
+   * whole stream (not a new one per event): when it fires early it waits out the rest of the quiet time.
+   */
+  active(ms: number): void {
+    this.lastActive = performance.now();
+    if (this.idleMs === ms && this.timer) return;
+    this.disarm();
+    this.idleMs = ms;
+    this.lastActive = performance.now();
+    this.waitIdle(ms);
+  }
+
+  private waitIdle(ms: number): void {
+    this.timer = setTimeout(
+      () => {
+        const quiet = performance.now() - this.lastActive;
+        if (quiet + 1 < this.idleMs) return this.waitIdle(this.idleMs - quiet);
+        this.timer = undefined;
+        this.timedOut = true;
+        this.controller.abort();
+      },
+      Math.max(1, ms),
+    );
   }
 
   close(): void {
@@ -257,7 +287,7 @@ export class ResilientProvider implements LlmProvider {
       let error: ProviderError | undefined;
       try {
         for await (const event of this.inner.stream(request, { signal: control.signal })) {
-          control.disarm();
+          control.active(this.policy.streamIdleTimeoutMs);
           if (!yielded) {
             yielded = true;
             this.observer.firstToken?.({ provider: this.id, model: request.model, ms: performance.now() - started });
@@ -277,7 +307,7 @@ export class ResilientProvider implements LlmProvider {
             });
           }
           yield event;
-          control.arm(this.policy.streamIdleTimeoutMs);
+          control.active(this.policy.streamIdleTimeoutMs);
         }
         if (!finished) throw new ProviderError(this.id, 'stream_interrupted', `${this.id} ended the stream early`);
         return;

@@ -21,17 +21,9 @@ import {
 } from '../usecases/create-embeddings/create-embeddings.usecase';
 import { ListModelsUseCase } from '../usecases/list-models/list-models.usecase';
 import { requestStarted } from './request-arrival';
+import { chunkFrames, usageBody } from './sse-frames';
 
 const caller = (identity: Identity): Caller => ({ identity, via: identity.via });
-
-function usageBody(u: { inputTokens: number; outputTokens: number; cachedInputTokens: number }) {
-  return {
-    prompt_tokens: u.inputTokens,
-    completion_tokens: u.outputTokens,
-    total_tokens: u.inputTokens + u.outputTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedInputTokens },
-  };
-}
 
 function hishamosHeaders(id: string, provider: string, model: string, offline: boolean): Record<string, string> {
   return {
@@ -167,15 +159,9 @@ export class OpenAiController {
     };
     raw.on('close', onClose);
     const created = Math.floor(Date.now() / 1000);
-    const base = {
-      id: `chatcmpl-${prepared.id}`,
-      object: 'chat.completion.chunk',
-      created,
-      model: prepared.requestedModel,
-      system_fingerprint: null,
-    };
-    const frame = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
-    // The events of one upstream read arrive in one tick: their frames leave in one socket write.
+    const frames = chunkFrames(prepared.id, created, prepared.requestedModel);
+    // Frames wait for the end of the event loop's current I/O phase: the events of every upstream read
+    // that arrived together (and the end, when it came too) leave in one socket write, not one each.
     let pending = '';
     const flush = () => {
       const chunk = pending;
@@ -183,7 +169,7 @@ export class OpenAiController {
       if (chunk && !raw.destroyed && !raw.writableEnded) raw.write(chunk);
     };
     const send = (chunk: string) => {
-      if (!pending) process.nextTick(flush);
+      if (!pending) setImmediate(flush);
       pending += chunk;
     };
     const end = (last = '') => {
@@ -211,12 +197,7 @@ export class OpenAiController {
         ? { 'x-hishamos-provider': head.provider, 'x-hishamos-offline': String(head.offline) }
         : {}),
     });
-    send(
-      frame({
-        ...base,
-        choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null }],
-      }),
-    );
+    send(frames.role);
     let outcome = 'ok';
     // The answer is complete once the provider's last event is out; with USAGE_RECORD_BEFORE_RESPONSE off
     // it ends there, and the use case records the usage while the client already has everything.
@@ -234,17 +215,10 @@ export class OpenAiController {
         const event = next.value;
         if (raw.destroyed && !answered) break;
         if (event.type === 'delta') {
-          send(
-            frame({
-              ...base,
-              choices: [{ index: 0, delta: { content: event.text }, finish_reason: null, logprobs: null }],
-            }),
-          );
+          send(frames.delta(event.text));
         } else {
-          send(
-            frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: event.finishReason, logprobs: null }] }),
-          );
-          if (prepared.includeUsage) send(frame({ ...base, choices: [], usage: usageBody(event.usage) }));
+          send(frames.finish(event.finishReason));
+          if (prepared.includeUsage) send(frames.usage(event.usage));
           if (!this.chat.recordsBeforeResponse) answer();
         }
         next = await events.next();
@@ -256,7 +230,7 @@ export class OpenAiController {
     } catch (error) {
       outcome = abort.signal.aborted ? 'client_disconnected' : 'error';
       const e = toApiError(error);
-      if (!raw.destroyed && !answered) send(frame({ error: e.body().error }));
+      if (!raw.destroyed && !answered) send(`data: ${JSON.stringify({ error: e.body().error })}\n\n`);
     } finally {
       finished = true;
       raw.off('close', onClose);

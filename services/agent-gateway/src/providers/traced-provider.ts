@@ -49,9 +49,13 @@ export class TracedProvider implements LlmProvider {
     span.setAttribute('hishamos.streamed', true);
     const events = context.with(ctx, () => this.inner.stream(request, options)[Symbol.asyncIterator]());
     let done = false;
+    // Requests (and retries) start before the first event, under the provider span; later events are
+    // already on their way and are read without entering the span's context each time.
+    let started = false;
     try {
       for (;;) {
-        const next = await context.with(ctx, () => events.next());
+        const next = started ? await events.next() : await context.with(ctx, () => events.next());
+        started = true;
         if (next.done) {
           done = true;
           return;
