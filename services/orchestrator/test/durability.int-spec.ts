@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import { Topics, WorkflowEventKind } from '@hishamos/contracts';
 import { Database } from '@hishamos/persistence';
 import { waitFor } from '@hishamos/testing';
@@ -179,7 +180,11 @@ describe('orchestrator durability and limits, as real OS processes', () => {
     const MAX_WORKFLOWS = 8;
     const PER_AGENT = 4; // security's own limit is 3 (seeds/agents/security.yaml), qa and business-analyst 4
     const limits: Record<string, number> = { security: 3, qa: 4, 'business-analyst': 4 };
-    env.executor.script = () => ({ delayMs: 40 });
+    // Answers are held until both processes consume results (each has partitions of ExecutionCompleted),
+    // so both get to dispatch however fast the first one alone could work through the queue.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    env.executor.script = () => ({ delayMs: 40, after: gate });
     env.executor.maxInFlight.clear();
     env.executor.maxTotal = 0;
     env.executor.maxRuns = 0;
@@ -214,6 +219,25 @@ describe('orchestrator durability and limits, as real OS processes', () => {
     const children: ChildProcess[] = (await Promise.all([env.spawn(limitsEnv), env.spawn(limitsEnv)])).map(
       (c) => c.child,
     );
+    const admin = new Kafka({ brokers: env.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const group = `${env.prefix}.hishamos.orchestrator.${Topics.ExecutionCompleted}`;
+      await waitFor(
+        async () => {
+          const { groups } = await admin.describeGroups([group]);
+          const assigned = (groups[0]?.members ?? []).filter((m) => {
+            const a = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+            return a !== null && Object.values(a.assignment).some((partitions) => partitions.length > 0);
+          });
+          return groups[0]?.state === 'Stable' && assigned.length === 2;
+        },
+        { timeoutMs: 60000, intervalMs: 200, what: 'both orchestrators consuming results' },
+      );
+    } finally {
+      await admin.disconnect();
+    }
+    openGate();
     const runs = await waitFor(
       async () => {
         const rows = await db.query<{
