@@ -699,8 +699,14 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
         granted,
       });
     }
-    if (opts.callers > 0) {
-      // Like the gateway: each caller reserves, then waits for its provider call, then reserves again.
+    /**
+     * Like the gateway: 100 callers, each reserving, then waiting for its provider call (`--think` ms),
+     * then settling (`after`) and reserving again, for 15 s; the latency is the reserve step's.
+     */
+    const callers = async (
+      run: string,
+      reserve: (userId: string) => Promise<{ ms: number; ok: boolean; after?: () => void }>,
+    ) => {
       const cpu = measureComponentCpu({
         postgres: INFRA_PROCESSES.postgres,
         metering: (_c, cmd) => cmd.includes('usage-metering/src/main.ts'),
@@ -714,10 +720,11 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
           // Spread the callers' first requests over one think time.
           await new Promise((r) => setTimeout(r, (c * opts.think) / opts.callers));
           for (let i = c; performance.now() < end; i += opts.callers) {
-            const r = await once(users(i));
+            const r = await reserve(users(i));
             samples.push(r.ms);
             if (r.ok) granted++;
             await new Promise((res) => setTimeout(res, opts.think));
+            r.after?.();
           }
         }),
       );
@@ -726,7 +733,7 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
         Object.entries(cpu()).map(([k, sec]) => [k === 'node' ? 'bench' : k, round((sec * 1e6) / samples.length, 0)]),
       );
       runs.push({
-        run: `${opts.callers} callers, ${opts.think} ms provider call between reservations`,
+        run,
         requests: samples.length,
         inflight: `${opts.callers} callers`,
         seconds: round(seconds, 2),
@@ -735,11 +742,14 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
         granted,
         cpuUsPerRequest,
       });
-    }
+    };
     if (opts.callers > 0) {
+      await callers(`${opts.callers} callers, ${opts.think} ms provider call between reservations`, (userId) =>
+        once(userId),
+      );
       // The same callers as the gateway reserves by default (BUDGET_LEASES): from a lease of the user's
       // budget it holds, taken from this service over HTTP (its first call per user waits for it), with
-      // the call settled at its actual cost when it ends. The latency is the gateway's reserve step.
+      // the call settled at its actual cost when it ends.
       const client = new MeteringHttpClient(() => url, TOKEN, 'agent-gateway', 3000);
       const leases = new BudgetLeases(
         {
@@ -752,59 +762,25 @@ async function reservations(adminUrl: string, brokers: string[], deadline: numbe
         { calls: 50, useSeconds: 30, retrySeconds: 5, priceSeconds: 60 },
         { warn: (o: unknown, m: string) => console.error(m, o) } as never,
       );
-      const reserve = async (userId: string) => {
+      await callers(`${opts.callers} callers, as the gateway reserves: from budget leases`, async (userId) => {
         const t0 = performance.now();
-        const request = {
+        const held = await leases.reserve({
           requestId: randomUUID(),
           userId,
           provider: 'openai',
           model: 'gpt-4o',
           inputTokens: 1000,
           maxOutputTokens: 500,
+        });
+        const ms = performance.now() - t0;
+        const id = held?.reservationId;
+        return {
+          ms,
+          ok: id !== undefined,
+          after: () => id && leases.settle(id, { inputTokens: 1000, outputTokens: 200, cachedInputTokens: 0 }),
         };
-        let held = leases.tryHold(request);
-        if (!held) {
-          await leases.released(request);
-          if (leases.mayLease(request)) await leases.acquire(request);
-          held = leases.tryHold(request);
-        }
-        return { ms: performance.now() - t0, id: held?.reservationId };
-      };
-      const cpu = measureComponentCpu({
-        postgres: INFRA_PROCESSES.postgres,
-        metering: (_c, cmd) => cmd.includes('usage-metering/src/main.ts'),
       });
-      const samples: number[] = [];
-      let granted = 0;
-      const t0 = performance.now();
-      const end = t0 + 15_000;
-      await Promise.all(
-        Array.from({ length: opts.callers }, async (_, c) => {
-          await new Promise((r) => setTimeout(r, (c * opts.think) / opts.callers));
-          for (let i = c; performance.now() < end; i += opts.callers) {
-            const r = await reserve(users(i));
-            samples.push(r.ms);
-            if (r.id) granted++;
-            await new Promise((res) => setTimeout(res, opts.think));
-            if (r.id) leases.settle(r.id, { inputTokens: 1000, outputTokens: 200, cachedInputTokens: 0 });
-          }
-        }),
-      );
-      const seconds = (performance.now() - t0) / 1000;
       await leases.stop();
-      const cpuUsPerRequest = Object.fromEntries(
-        Object.entries(cpu()).map(([k, sec]) => [k === 'node' ? 'bench' : k, round((sec * 1e6) / samples.length, 0)]),
-      );
-      runs.push({
-        run: `${opts.callers} callers, as the gateway reserves: from budget leases`,
-        requests: samples.length,
-        inflight: `${opts.callers} callers`,
-        seconds: round(seconds, 2),
-        perSec: Math.round(samples.length / seconds),
-        latencyMs: summarize(samples),
-        granted,
-        cpuUsPerRequest,
-      });
     }
     close();
   } finally {

@@ -159,6 +159,20 @@ export class BudgetLeases {
     return { reservationId: id, amountUsd: usdOf(worst), metered: true };
   }
 
+  /**
+   * A call held from this user's lease, taking a lease first when there is none to use (the caller
+   * waits for that one round trip); undefined when no lease can cover it (the caller reserves per call).
+   * A retired lease's give-back is answered first, so its unused rest never counts against the call.
+   */
+  async reserve(request: ReservationRequest): Promise<Reservation | undefined> {
+    const held = this.tryHold(request);
+    if (held) return held;
+    await this.released(request);
+    if (!this.mayLease(request)) return undefined;
+    await this.acquire(request);
+    return this.tryHold(request);
+  }
+
   /** Whether a lease may be asked for now (none refused or failed lately; the model is not known unpriced). */
   mayLease(request: ReservationRequest): boolean {
     const until = this.retryAfter.get(keyOf(request.userId, request.teamId));

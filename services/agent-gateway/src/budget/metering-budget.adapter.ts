@@ -87,14 +87,7 @@ export class MeteringBudgetAdapter implements BudgetPort, OnModuleDestroy {
 
   async reserve(request: ReservationRequest): Promise<Reservation> {
     if (this.leases) {
-      let held = this.leases.tryHold(request);
-      if (!held) {
-        await this.leases.released(request);
-        if (this.leases.mayLease(request)) {
-          await this.leases.acquire(request);
-          held = this.leases.tryHold(request);
-        }
-      }
+      const held = await this.leases.reserve(request);
       if (held) {
         this.metrics.budgetDecisions.inc({ outcome: 'leased' });
         this.refreshViewSoon(request.userId, request.teamId);

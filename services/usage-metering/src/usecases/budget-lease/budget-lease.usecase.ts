@@ -11,21 +11,8 @@ import { PriceRepository, type PriceRow } from '../../repositories/price.reposit
 import { ReservationRepository } from '../../repositories/reservation.repository';
 import { SpendRepository } from '../../repositories/spend.repository';
 
-/**
- * The gateway asks for a lease sized for `calls` calls like this one (POST /internal/v1/leases): it
- * then grants those calls itself, without a round trip each.
- */
-export class GrantLeaseCommand {
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
-  userId!: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  teamId?: string;
-
+/** A model, as a price is looked up for it (GET /internal/v1/prices/current). */
+export class PriceQuery {
   @IsString()
   @IsNotEmpty()
   @MaxLength(50)
@@ -35,6 +22,22 @@ export class GrantLeaseCommand {
   @IsNotEmpty()
   @MaxLength(200)
   model!: string;
+}
+
+/**
+ * The gateway asks for a lease sized for `calls` calls like this one (POST /internal/v1/leases): it
+ * then grants those calls itself, without a round trip each.
+ */
+export class GrantLeaseCommand extends PriceQuery {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  userId!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  teamId?: string;
 
   @IsInt()
   @Min(0)
@@ -57,18 +60,6 @@ export class CloseLeaseCommand {
   /** What the calls granted from the lease cost (calls still running at their worst case). */
   @IsUsdAmount(12)
   usedUsd!: string;
-}
-
-export class PriceQuery {
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(50)
-  provider!: string;
-
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
-  model!: string;
 }
 
 /** A model's price in effect now, per million tokens (decimal strings). */
